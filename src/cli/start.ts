@@ -1,0 +1,251 @@
+/**
+ * `edgemq start`: load the config, set up logging, start the broker, then live until a signal.
+ *
+ * - SIGTERM / SIGINT: stop accepting, close the broker (MQTT 5 clients get DISCONNECT 0x8B),
+ *   exit 0 — or 1 if closing takes longer than the shutdown timeout. A second signal exits at once.
+ * - SIGHUP: reload the config file; apply what can change at run time (logging), log what needs
+ *   a restart; a file that fails validation is ignored and the running config is kept.
+ * - systemd: READY=1 once every listener is up, WATCHDOG=1 pings, STOPPING=1 on shutdown.
+ */
+import { getLogger } from "@logtape/logtape";
+import {
+  type BrokerSettings,
+  type Config,
+  ConfigError,
+  type ConfigFlags,
+  diffConfig,
+  formatIssue,
+  loadConfig,
+} from "../config/mod.ts";
+import { type LogController, type LogSettings, setupLogging } from "../log/logging.ts";
+import { createNotifier } from "./systemd.ts";
+import { VERSION } from "./version.ts";
+
+/** What the CLI hands to mod.ts's startBroker. */
+export type StartOptions = { listeners: Array<{ host: string; port: number }> } & BrokerSettings;
+
+/** The part of mod.ts's running broker the CLI uses. */
+export interface RunningBroker {
+  port: number;
+  listeners: ReadonlyArray<{ host?: string; hostname?: string; port: number }>;
+  close(): Promise<void>;
+}
+
+export type StartBroker = (options: StartOptions) => Promise<RunningBroker> | RunningBroker;
+
+export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP";
+
+export interface StartDeps {
+  startBroker: StartBroker;
+  configFile?: string;
+  flags?: ConfigFlags;
+  env?: Record<string, string | undefined>;
+  /** Milliseconds allowed for close() before giving up (default 5000). */
+  shutdownTimeoutMs?: number;
+  /** Registers a signal handler, returns its remover (default: Deno.addSignalListener). */
+  onSignal?: (signal: SignalName, handler: () => void) => () => void;
+  /** Exits the process at once (second signal); default Deno.exit. */
+  exit?: (code: number) => never;
+  /** Where configuration errors are printed before logging is up (default: stderr). */
+  printError?: (line: string) => void;
+  /** Logging destination override (tests). */
+  logWrite?: (line: string) => void;
+}
+
+export function toStartOptions(config: Config): StartOptions {
+  return {
+    ...config.broker,
+    listeners: config.listeners.map((l) => ({ host: l.host, port: l.port })),
+  };
+}
+
+function logSettings(config: Config): LogSettings {
+  return { level: config.logLevel, format: config.logFormat, file: config.logFile };
+}
+
+function defaultOnSignal(signal: SignalName, handler: () => void): () => void {
+  if (Deno.build.os === "windows" && signal !== "SIGINT") return () => {};
+  Deno.addSignalListener(signal, handler);
+  return () => Deno.removeSignalListener(signal, handler);
+}
+
+const SIGNAL_EXIT: Record<SignalName, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+/** Runs the broker until a stop signal; resolves to the process exit code. */
+export async function runStart(deps: StartDeps): Promise<number> {
+  const env = deps.env ?? Deno.env.toObject();
+  const printError = deps.printError ??
+    ((line: string) => console.error(line));
+  const onSignal = deps.onSignal ?? defaultOnSignal;
+  const exit = deps.exit ?? ((code: number) => Deno.exit(code));
+  const shutdownTimeoutMs = deps.shutdownTimeoutMs ?? 5000;
+  const configFile = deps.configFile;
+
+  let config: Config;
+  try {
+    config = loadConfig({ file: configFile, env, flags: deps.flags });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const issue of e.issues) printError(`edgemq: ${formatIssue(issue)}`);
+    return e.onlyFlags ? 2 : 1;
+  }
+
+  let logging: LogController;
+  try {
+    logging = setupLogging(logSettings(config), { env, write: deps.logWrite });
+  } catch (e) {
+    printError(`edgemq: cannot open log_file ${config.logFile}: ${(e as Error).message}`);
+    return 1;
+  }
+  const log = getLogger(["edgemq", "cli"]);
+  log.info("edgemq {version} starting (config: {config})", {
+    version: VERSION,
+    config: configFile ?? "defaults",
+  });
+
+  let running: RunningBroker;
+  try {
+    running = await deps.startBroker(toStartOptions(config));
+  } catch (e) {
+    log.error("cannot start the broker: {error}", { error: (e as Error).message ?? String(e) });
+    logging.close();
+    return 1;
+  }
+  for (const l of running.listeners) {
+    log.info("listening on {url}", {
+      url: `mqtt://${formatHost(l.host ?? l.hostname ?? "")}:${l.port}`,
+      type: "tcp",
+    });
+  }
+
+  const { notifier, reason } = createNotifier(env);
+  if (reason) log.warning("systemd readiness: {reason}", { reason });
+  let watchdog: ReturnType<typeof setInterval> | undefined;
+  if (notifier) {
+    await notifier.notify(`READY=1\nSTATUS=listening on ${running.listeners.length} listener(s)`);
+    if (notifier.watchdogIntervalMs !== null) {
+      watchdog = setInterval(() => notifier.notify("WATCHDOG=1"), notifier.watchdogIntervalMs);
+    }
+  }
+
+  // --- signals -------------------------------------------------------------------------------
+  let stopping = false;
+  let resolveStop!: (signal: SignalName) => void;
+  const stopRequested = new Promise<SignalName>((r) => (resolveStop = r));
+  const stop = (signal: SignalName) => () => {
+    if (stopping) {
+      log.warning("second {signal}: exiting now", { signal });
+      exit(SIGNAL_EXIT[signal]);
+      return;
+    }
+    stopping = true;
+    resolveStop(signal);
+  };
+
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(() => {
+      if (stopping) return;
+      config = reloadConfig(config, { configFile, env, flags: deps.flags, logging });
+    });
+  };
+
+  const removers = [
+    onSignal("SIGTERM", stop("SIGTERM")),
+    onSignal("SIGINT", stop("SIGINT")),
+    onSignal("SIGHUP", reload),
+  ];
+
+  const signal = await stopRequested;
+  log.info("received {signal}, shutting down", { signal });
+  await notifier?.notify("STOPPING=1");
+  if (watchdog !== undefined) clearInterval(watchdog);
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((r) => {
+    timer = setTimeout(() => r("timeout"), shutdownTimeoutMs);
+  });
+  let code = 0;
+  try {
+    const result = await Promise.race([running.close().then(() => "closed" as const), timedOut]);
+    if (result === "timeout") {
+      log.error("shutdown took longer than {ms} ms; exiting anyway", { ms: shutdownTimeoutMs });
+      code = 1;
+    } else {
+      log.info("stopped");
+    }
+  } catch (e) {
+    log.error("error while stopping: {error}", { error: (e as Error).message ?? String(e) });
+    code = 1;
+  } finally {
+    clearTimeout(timer);
+  }
+  for (const remove of removers) remove();
+  notifier?.close();
+  logging.close();
+  return code;
+}
+
+function formatHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** SIGHUP: returns the config now in force (the old one with live changes applied). */
+function reloadConfig(
+  current: Config,
+  ctx: {
+    configFile?: string;
+    env: Record<string, string | undefined>;
+    flags?: ConfigFlags;
+    logging: LogController;
+  },
+): Config {
+  const log = getLogger(["edgemq", "cli"]);
+  if (ctx.configFile === undefined) {
+    log.warning("SIGHUP: started without a config file (-c / EDGEMQ_CONFIG); nothing to reload");
+    return current;
+  }
+  let next: Config;
+  try {
+    next = loadConfig({ file: ctx.configFile, env: ctx.env, flags: ctx.flags });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const issue of e.issues) log.error("reload: {issue}", { issue: formatIssue(issue) });
+    log.error("reload failed; keeping the running configuration");
+    return current;
+  }
+  const changes = diffConfig(current, next);
+  if (changes.length === 0) {
+    log.info("reload: {file} has no changes", { file: ctx.configFile });
+    return current;
+  }
+  const applied: Config = structuredClone(current);
+  const live = changes.filter((c) => c.live);
+  if (live.length > 0) {
+    try {
+      ctx.logging.apply(logSettings(next));
+      applied.logLevel = next.logLevel;
+      applied.logFormat = next.logFormat;
+      applied.logFile = next.logFile;
+      for (const c of live) {
+        log.info("reload: {key} changed from {from} to {to}", {
+          key: c.key,
+          from: c.from,
+          to: c.to,
+        });
+      }
+    } catch (e) {
+      log.error("reload: cannot apply logging settings ({error}); keeping the old ones", {
+        error: (e as Error).message,
+      });
+    }
+  }
+  for (const c of changes.filter((c) => !c.live)) {
+    log.warning("reload: {key} changed from {from} to {to}; needs a restart to take effect", {
+      key: c.key,
+      from: c.from,
+      to: c.to,
+    });
+  }
+  return applied;
+}

@@ -1,0 +1,18 @@
+/** Configuration: YAML file + environment + flags -> one validated, typed Config. */
+export { type ConfigFlags, FLAG_NAMES, loadConfig, type LoadConfigOptions } from "./load.ts";
+export { ConfigError, type ConfigIssue, formatIssue } from "./errors.ts";
+export {
+  type BrokerSettings,
+  type Config,
+  defaultConfig,
+  KEYS,
+  type KeySpec,
+  type ListenerConfig,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+  TOP_LEVEL_KEYS,
+} from "./schema.ts";
+export { type ConfigChange, configToObject, configToYaml, diffConfig } from "./dump.ts";
+export { formatSize, parseSize } from "./units.ts";

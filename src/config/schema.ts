@@ -1,0 +1,357 @@
+/**
+ * The configuration schema: every key of the config file, its type, range, default and whether it
+ * can change at run time (SIGHUP) — the one table that validation, defaults, environment variables,
+ * `check-config` output and the example file test are all driven from.
+ */
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error"] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+export const LOG_FORMATS = ["auto", "text", "json"] as const;
+export type LogFormat = typeof LOG_FORMATS[number];
+
+/** Listener types the schema knows about; only `tcp` is implemented so far. */
+export const SUPPORTED_LISTENER_TYPES = ["tcp"] as const;
+export const KNOWN_LISTENER_TYPES = ["tcp", "tls", "ws", "wss"] as const;
+
+export interface ListenerConfig {
+  type: "tcp";
+  host: string;
+  port: number;
+}
+
+/** Options handed to the broker (`startBroker`), camelCase as in mod.ts's BrokerOptions. */
+export interface BrokerSettings {
+  maxKeepAlive: number;
+  connectTimeout: number;
+  maxInflight: number;
+  receiveMaximum: number;
+  maxQueuedMessages: number;
+  maxQueuedBytes: number;
+  queueQos0: boolean;
+  maxPacketSize: number;
+  topicAliasMaximum: number;
+  retainAvailable: boolean;
+  maximumQoS: number;
+  wildcardSubscriptionAvailable: boolean;
+  subscriptionIdentifierAvailable: boolean;
+  sharedSubscriptionAvailable: boolean;
+  sysInterval: number;
+  sessionExpiryDefault: number;
+  maxSessionExpiry: number;
+  allowZeroLengthClientId: boolean;
+  clientIdPrefix: string;
+  nodeName: string;
+  maxPendingOutputBytes: number;
+}
+
+export interface Config {
+  listeners: ListenerConfig[];
+  /** Directory of the durable store (SQLite); relative paths are relative to the working dir. */
+  dataDir: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Log to this file (appending) instead of stderr; null = stderr. */
+  logFile: string | null;
+  broker: BrokerSettings;
+}
+
+export type ValueType =
+  | { kind: "int"; min: number; max: number }
+  | { kind: "bool" }
+  | { kind: "string"; nullable?: boolean }
+  | { kind: "enum"; values: readonly string[] }
+  | { kind: "size"; min: number; max: number }
+  | { kind: "duration"; min: number; max: number };
+
+export interface KeySpec {
+  /** snake_case key in the file; `EDGEMQ_<KEY>` in the environment. */
+  key: string;
+  /** Where the value lives in Config: a top-level property or `broker.<prop>`. */
+  prop: string;
+  type: ValueType;
+  default: unknown;
+  /** Applied by SIGHUP without a restart. */
+  live: boolean;
+  doc: string;
+}
+
+const U16 = 65535;
+const U32 = 4294967295;
+/** Largest MQTT packet: 1 byte fixed header + 4 bytes remaining length + 268435455. */
+export const MAX_MQTT_PACKET = 268435460;
+
+export const KEYS: readonly KeySpec[] = [
+  {
+    key: "data_dir",
+    prop: "dataDir",
+    type: { kind: "string" },
+    default: "./data",
+    live: false,
+    doc: "Directory of the durable store (sessions, retained and queued messages).",
+  },
+  {
+    key: "log_level",
+    prop: "logLevel",
+    type: { kind: "enum", values: LOG_LEVELS },
+    default: "info",
+    live: true,
+    doc: "Lowest level logged: trace, debug, info, warning or error.",
+  },
+  {
+    key: "log_format",
+    prop: "logFormat",
+    type: { kind: "enum", values: LOG_FORMATS },
+    default: "auto",
+    live: true,
+    doc: "text (for people), json (one object per line), or auto: json under systemd " +
+      "(JOURNAL_STREAM set and stderr not a terminal), text otherwise.",
+  },
+  {
+    key: "log_file",
+    prop: "logFile",
+    type: { kind: "string", nullable: true },
+    default: null,
+    live: true,
+    doc: "Append log lines to this file instead of stderr (null = stderr).",
+  },
+  {
+    key: "max_keepalive",
+    prop: "broker.maxKeepAlive",
+    type: { kind: "duration", min: 1, max: U16 },
+    default: U16,
+    live: false,
+    doc: "Largest keep-alive (seconds) a client may use; MQTT 5 clients asking for more are " +
+      "told this value (Server Keep Alive).",
+  },
+  {
+    key: "connect_timeout",
+    prop: "broker.connectTimeout",
+    type: { kind: "duration", min: 1, max: 86400 },
+    default: 10,
+    live: false,
+    doc: "Seconds a new connection may take to send CONNECT before it is closed.",
+  },
+  {
+    key: "max_inflight",
+    prop: "broker.maxInflight",
+    type: { kind: "int", min: 0, max: U16 },
+    default: 20,
+    live: false,
+    doc: "Outgoing QoS 1/2 messages in flight per client, unacknowledged (the client's own " +
+      "Receive Maximum also applies); 0 = no limit (65535).",
+  },
+  {
+    key: "receive_maximum",
+    prop: "broker.receiveMaximum",
+    type: { kind: "int", min: 1, max: U16 },
+    default: U16,
+    live: false,
+    doc: "Incoming QoS 1/2 messages a client may have in flight to the broker (MQTT 5 " +
+      "Receive Maximum).",
+  },
+  {
+    key: "max_queued_messages",
+    prop: "broker.maxQueuedMessages",
+    type: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 1000,
+    live: false,
+    doc: "Messages queued per session beyond the in-flight window (offline or slow); past it " +
+      "the oldest QoS 0 is dropped first. 0 = unlimited.",
+  },
+  {
+    key: "max_queued_bytes",
+    prop: "broker.maxQueuedBytes",
+    type: { kind: "size", min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 0,
+    live: false,
+    doc: "Payload bytes queued per session; 0 = unlimited (max_queued_messages still applies).",
+  },
+  {
+    key: "queue_qos0",
+    prop: "broker.queueQos0",
+    type: { kind: "bool" },
+    default: false,
+    live: false,
+    doc: "Queue QoS 0 messages for offline persistent sessions too.",
+  },
+  {
+    key: "max_packet_size",
+    prop: "broker.maxPacketSize",
+    type: { kind: "size", min: 16, max: MAX_MQTT_PACKET },
+    default: 1024 * 1024,
+    live: false,
+    doc: "Largest packet accepted or sent (MQTT 5 Maximum Packet Size), in bytes.",
+  },
+  {
+    key: "max_pending_output_bytes",
+    prop: "broker.maxPendingOutputBytes",
+    type: { kind: "size", min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 1024 * 1024,
+    live: false,
+    doc: "Bytes waiting to be written to one connection past which QoS 0 messages to it are " +
+      "dropped (and counted) and QoS 1/2 wait in its session queue.",
+  },
+  {
+    key: "topic_alias_maximum",
+    prop: "broker.topicAliasMaximum",
+    type: { kind: "int", min: 0, max: U16 },
+    default: 10,
+    live: false,
+    doc: "Topic aliases a MQTT 5 client may use towards the broker; 0 disables them.",
+  },
+  {
+    key: "retain_available",
+    prop: "broker.retainAvailable",
+    type: { kind: "bool" },
+    default: true,
+    live: false,
+    doc: "Support retained messages.",
+  },
+  {
+    key: "maximum_qos",
+    prop: "broker.maximumQoS",
+    type: { kind: "int", min: 0, max: 2 },
+    default: 2,
+    live: false,
+    doc: "Highest QoS supported (0, 1 or 2).",
+  },
+  {
+    key: "wildcard_subscription_available",
+    prop: "broker.wildcardSubscriptionAvailable",
+    type: { kind: "bool" },
+    default: true,
+    live: false,
+    doc: "Allow subscriptions with + and #.",
+  },
+  {
+    key: "subscription_identifier_available",
+    prop: "broker.subscriptionIdentifierAvailable",
+    type: { kind: "bool" },
+    default: true,
+    live: false,
+    doc: "Support MQTT 5 subscription identifiers.",
+  },
+  {
+    key: "shared_subscription_available",
+    prop: "broker.sharedSubscriptionAvailable",
+    type: { kind: "bool" },
+    default: true,
+    live: false,
+    doc: "Support shared subscriptions ($share/group/filter).",
+  },
+  {
+    key: "sys_interval",
+    prop: "broker.sysInterval",
+    type: { kind: "duration", min: 0, max: 86400 * 365 },
+    default: 10,
+    live: false,
+    doc: "Seconds between $SYS topic updates; 0 disables $SYS.",
+  },
+  {
+    key: "session_expiry_default",
+    prop: "broker.sessionExpiryDefault",
+    type: { kind: "duration", min: 0, max: U32 },
+    default: 0,
+    live: false,
+    doc: "Seconds a MQTT 3.1/3.1.1 persistent session (clean session = false) is kept after " +
+      "disconnect; 0 = never expires.",
+  },
+  {
+    key: "max_session_expiry",
+    prop: "broker.maxSessionExpiry",
+    type: { kind: "duration", min: 0, max: U32 },
+    default: U32,
+    live: false,
+    doc: "Cap on the Session Expiry Interval a client may ask for (seconds).",
+  },
+  {
+    key: "allow_zero_length_client_id",
+    prop: "broker.allowZeroLengthClientId",
+    type: { kind: "bool" },
+    default: true,
+    live: false,
+    doc: "Accept an empty client id and assign one (clean sessions only).",
+  },
+  {
+    key: "client_id_prefix",
+    prop: "broker.clientIdPrefix",
+    type: { kind: "string" },
+    default: "auto-",
+    live: false,
+    doc: "Prefix of the client ids the broker assigns.",
+  },
+  {
+    key: "node_name",
+    prop: "broker.nodeName",
+    type: { kind: "string" },
+    default: "edgemq",
+    live: false,
+    doc: "Name of this broker, shown in $SYS and logs.",
+  },
+];
+
+export const DEFAULT_LISTENER: ListenerConfig = Object.freeze({
+  type: "tcp",
+  host: "127.0.0.1",
+  port: 1883,
+}) as ListenerConfig;
+
+/** Keys of one listener entry. */
+export const LISTENER_KEYS = ["type", "host", "port"] as const;
+
+/** Every top-level key of the file, in the order check-config prints them. */
+export const TOP_LEVEL_KEYS: readonly string[] = ["listeners", ...KEYS.map((k) => k.key)];
+
+/** Environment variables read besides `EDGEMQ_<KEY>` for every scalar key. */
+export const ENV_PREFIX = "EDGEMQ_";
+export const EXTRA_ENV = ["EDGEMQ_HOST", "EDGEMQ_PORT", "EDGEMQ_CONFIG"] as const;
+
+export function envName(key: string): string {
+  return ENV_PREFIX + key.toUpperCase();
+}
+
+export function keySpec(key: string): KeySpec | undefined {
+  return KEYS.find((k) => k.key === key);
+}
+
+export function defaultConfig(): Config {
+  const config = {
+    listeners: [{ ...DEFAULT_LISTENER }],
+    broker: {},
+  } as unknown as Config;
+  for (const spec of KEYS) setProp(config, spec.prop, spec.default);
+  return config;
+}
+
+export function setProp(config: Config, prop: string, value: unknown): void {
+  const parts = prop.split(".");
+  // deno-lint-ignore no-explicit-any
+  let target: any = config;
+  for (const p of parts.slice(0, -1)) target = target[p];
+  target[parts[parts.length - 1]] = value;
+}
+
+export function getProp(config: Config, prop: string): unknown {
+  // deno-lint-ignore no-explicit-any
+  let target: any = config;
+  for (const p of prop.split(".")) target = target[p];
+  return target;
+}
+
+/** Describes what a key expects, for error messages ("expected an integer from 1 to 65535"). */
+export function describeType(type: ValueType): string {
+  switch (type.kind) {
+    case "int":
+      return `an integer from ${type.min} to ${type.max}`;
+    case "bool":
+      return "true or false";
+    case "string":
+      return type.nullable ? "a string or null" : "a non-empty string";
+    case "enum":
+      return `one of ${type.values.join(", ")}`;
+    case "size":
+      return `a size in bytes from ${type.min} to ${type.max} (a number, or a string like "1MB")`;
+    case "duration":
+      return `a whole number of seconds from ${type.min} to ${type.max}`;
+  }
+}
