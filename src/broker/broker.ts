@@ -1,0 +1,522 @@
+/**
+ * The Broker: sessions, the router (subscription trie + retained index), delivery, wills,
+ * expiry and statistics. Transport-agnostic and clock-driven: the edge calls `accept(link)`
+ * per connection and `tick()` on a timer; tests do the same with a fake link and clock.
+ *
+ * Pure: no Deno API.
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import type { Will } from "../codec/packets.ts";
+import { ReasonCode } from "../codec/reason_codes.ts";
+import { type CloseOptions, Connection } from "./connection.ts";
+import { offer, pump } from "./delivery.ts";
+import { type BrokerHook, type ClientInfo, HookList } from "./hooks.ts";
+import { type BrokerOptions, resolveOptions, SESSION_NEVER_EXPIRES } from "./options.ts";
+import { RetainedIndex } from "./retained_index.ts";
+import type { OutgoingEntry, Session, StoredSubscription } from "./session.ts";
+import { sysEventsHook, SysPublisher } from "./sys.ts";
+import {
+  SharedGroupCursor,
+  type SharedGroupMatch,
+  SubscriptionTree,
+  topicLevels,
+} from "./topic_tree.ts";
+import {
+  type ClientLink,
+  type Clock,
+  type LinkHandler,
+  type Message,
+  systemClock,
+} from "./types.ts";
+import { willMessage } from "./will.ts";
+
+export const BROKER_VERSION = "0.1.0";
+
+/**
+ * The durability seam. The ack (PUBACK/PUBREC) of an incoming QoS 1/2 PUBLISH is sent only from
+ * `afterDurable`'s callback, i.e. after the state change that holds the message has been made
+ * durable. In memory (today) the callback runs synchronously; the SQLite store will run it
+ * after the group-commit transaction of this event-loop turn.
+ */
+export interface Durability {
+  afterDurable(cb: () => void): void;
+}
+
+/** Runs callbacks at once: the in-memory broker has nothing to wait for. */
+export const immediateDurability: Durability = { afterDurable: (cb) => cb() };
+
+export interface BrokerDeps {
+  clock?: Clock;
+  hooks?: BrokerHook[];
+  /** Current heap use in bytes, for `$SYS/broker/heap/current` (the core has no Deno API). */
+  heapUsed?: () => number;
+  durability?: Durability;
+  /** Version string for `$SYS/broker/version`. */
+  version?: string;
+}
+
+/** Counters; names follow Mosquitto's $SYS topics. */
+export class BrokerStats {
+  /** Control packets of any type received / sent. */
+  messagesReceived = 0;
+  messagesSent = 0;
+  /** PUBLISH packets received / sent. */
+  publishReceived = 0;
+  publishSent = 0;
+  /** Messages dropped: queue full, output buffer full, too large for the client. */
+  publishDropped = 0;
+  /** Messages dropped because their Message Expiry Interval passed (MQTT-3.3.2-5). */
+  expiredDropped = 0;
+  /** Bytes read from / written to sockets; updated by the transport. */
+  bytesReceived = 0;
+  bytesSent = 0;
+  /** Highest number of connected clients seen. */
+  clientsMaximum = 0;
+  /** Sessions removed by expiry. */
+  clientsExpired = 0;
+  /** Connections accepted. */
+  connectionsTotal = 0;
+}
+
+interface PendingWill {
+  clientId: string;
+  username?: string;
+  will: Will;
+  /** Time to publish it: the earlier of Will Delay Interval and session end (MQTT-3.1.3-9). */
+  at: number;
+}
+
+export class Broker {
+  readonly options: BrokerOptions;
+  readonly clock: Clock;
+  readonly hooks = new HookList();
+  readonly log: Logger = getLogger(["edgemq", "broker"]);
+  readonly stats = new BrokerStats();
+  readonly sessions = new Map<string, Session>();
+  readonly subscriptions = new SubscriptionTree<StoredSubscription>();
+  readonly retained = new RetainedIndex();
+  readonly connections = new Set<Connection>();
+  readonly pendingWills = new Map<string, PendingWill>();
+  readonly startedAt: number;
+  readonly version: string;
+  readonly heapUsed?: () => number;
+  #durability: Durability;
+  #offline = new Set<Session>();
+  #cursor = new SharedGroupCursor();
+  #connected = 0;
+  #sys: SysPublisher;
+  #closed = false;
+
+  constructor(options: Partial<BrokerOptions> = {}, deps: BrokerDeps = {}) {
+    this.options = resolveOptions(options);
+    this.clock = deps.clock ?? systemClock;
+    this.#durability = deps.durability ?? immediateDurability;
+    this.heapUsed = deps.heapUsed;
+    this.version = deps.version ?? BROKER_VERSION;
+    for (const h of deps.hooks ?? []) this.hooks.add(h);
+    this.hooks.add(sysEventsHook(this));
+    this.startedAt = this.clock.now();
+    this.#sys = new SysPublisher(this);
+  }
+
+  /** Connected clients. */
+  get connectedCount(): number {
+    return this.#connected;
+  }
+
+  /** Persistent sessions whose client is not connected. */
+  get disconnectedCount(): number {
+    return this.#offline.size;
+  }
+
+  /** Registers a new network connection; the transport feeds the returned handler. */
+  accept(link: ClientLink): LinkHandler {
+    const conn = new Connection(this, link, this.clock.now());
+    this.stats.connectionsTotal++;
+    if (this.#closed) {
+      link.close();
+      conn.state = "closed";
+    } else {
+      this.connections.add(conn);
+    }
+    return conn.handler();
+  }
+
+  /** See `Durability`: the only path by which an incoming QoS 1/2 PUBLISH is acknowledged. */
+  afterDurable(cb: () => void): void {
+    this.#durability.afterDurable(cb);
+  }
+
+  /**
+   * Accepts a message into the broker: updates the retained index when its RETAIN flag is set
+   * (MQTT-3.3.1-5; empty payload removes, MQTT-3.3.1-6/7 in 5.0 numbering) and routes it to every
+   * matching subscription. Returns the number of sessions it was offered to.
+   */
+  publish(msg: Message, publisher?: ClientInfo): number {
+    if (msg.retain && this.options.retainAvailable) {
+      this.retained.set({
+        topic: msg.topic,
+        payload: msg.payload,
+        qos: msg.qos,
+        properties: msg.properties,
+        expiresAt: msg.expiresAt,
+        storedAt: msg.receivedAt,
+      });
+    }
+    const n = this.route(msg);
+    for (const h of this.hooks.list) {
+      if (h.onMessagePublished) this.#safe(() => h.onMessagePublished!(msg, publisher));
+    }
+    return n;
+  }
+
+  /**
+   * Routes a message: one trie match per PUBLISH; each matching client gets one copy at the
+   * highest granted QoS of its matching subscriptions, with all their subscription identifiers
+   * (MQTT-3.3.4-2/3; 3.1.1 MQTT-3.3.5-1); each matching shared group gives it to one member.
+   */
+  route(msg: Message): number {
+    const match = this.subscriptions.match(topicLevels(msg.topic));
+    let n = 0;
+    const readCheck = this.hooks.hasReadCheck;
+    for (const [clientId, subs] of match.direct) {
+      const session = this.sessions.get(clientId);
+      if (session === undefined) continue;
+      let qos = -1;
+      let rap = false;
+      let ids: number[] | undefined;
+      for (const sub of subs) {
+        // MQTT-3.8.3-3: No Local — never send a message back to the client that published it.
+        if (sub.noLocal && clientId === msg.from) continue;
+        if (sub.qos > qos) qos = sub.qos;
+        if (sub.retainAsPublished) rap = true;
+        if (sub.subscriptionId !== undefined) {
+          if (ids === undefined) ids = [sub.subscriptionId];
+          else if (!ids.includes(sub.subscriptionId)) ids.push(sub.subscriptionId);
+        }
+      }
+      if (qos < 0) continue;
+      if (readCheck && !this.#mayRead(session, msg)) continue;
+      // Delivered QoS = min(published, granted) (MQTT-3.8.4-8; 3.1.1 MQTT-3.8.4-6).
+      // RETAIN on a live forward: 0 (3.1.1 MQTT-3.3.1-9) unless Retain As Published (MQTT-3.3.1-12).
+      const entry: OutgoingEntry = {
+        message: msg,
+        qos: (qos < msg.qos ? qos : msg.qos) as 0 | 1 | 2,
+        retain: rap && msg.retain,
+      };
+      if (ids !== undefined) entry.subscriptionIds = ids;
+      offer(this, session, entry);
+      n++;
+    }
+    for (const group of match.shared) {
+      if (this.#offerShared(group, msg, undefined)) n++;
+    }
+    return n;
+  }
+
+  #mayRead(session: Session, msg: Message): boolean {
+    const conn = session.conn;
+    return this.hooks.authorizeRead(
+      conn?.info() ?? {
+        clientId: session.clientId,
+        username: session.username,
+        protocolVersion: session.protocolVersion,
+        remoteAddress: "",
+        listenerName: "",
+      },
+      msg,
+    );
+  }
+
+  /**
+   * Gives a message to one member of a shared group (round robin, MQTT 5 §4.8.2): first a
+   * connected member with room in its window, then any connected member, then any member
+   * (queued in its offline session). `exclude` skips a member (re-dispatch).
+   */
+  #offerShared(
+    group: SharedGroupMatch<StoredSubscription>,
+    msg: Message,
+    exclude: string | undefined,
+  ): boolean {
+    const online = (id: string) => {
+      if (id === exclude) return false;
+      const c = this.sessions.get(id)?.conn;
+      return c !== undefined && c.state === "connected";
+    };
+    const roomy = (id: string) => {
+      if (!online(id)) return false;
+      const s = this.sessions.get(id)!;
+      return !s.conn!.congested && (msg.qos === 0 || s.inflight.size < s.conn!.sendWindow);
+    };
+    const clientId = this.#cursor.next(group, roomy) ??
+      this.#cursor.next(group, online) ??
+      this.#cursor.next(group, (id) => id !== exclude && this.sessions.has(id));
+    if (clientId === undefined) return false;
+    const session = this.sessions.get(clientId)!;
+    const sub = group.members.get(clientId)!;
+    if (this.hooks.hasReadCheck && !this.#mayRead(session, msg)) return false;
+    const entry: OutgoingEntry = {
+      message: msg,
+      qos: (sub.qos < msg.qos ? sub.qos : msg.qos) as 0 | 1 | 2,
+      retain: sub.retainAsPublished && msg.retain,
+      share: { group: group.group, filter: group.filter },
+    };
+    if (sub.subscriptionId !== undefined) entry.subscriptionIds = [sub.subscriptionId];
+    offer(this, session, entry);
+    return true;
+  }
+
+  /** Sends queued messages while the session's client has room. */
+  pump(session: Session): void {
+    pump(this, session);
+  }
+
+  countDropped(session: Session, why: string): void {
+    this.stats.publishDropped++;
+    this.log.debug("dropped a message for {client}: {why}", { client: session.clientId, why });
+  }
+
+  /** Adds or replaces a subscription; returns true if one existed on that filter (MQTT-3.8.4-3). */
+  addSubscription(session: Session, sub: StoredSubscription): boolean {
+    session.subscriptions.set(sub.raw, sub);
+    return this.subscriptions.add(sub.filter, session.clientId, sub, sub.share);
+  }
+
+  /** Removes a subscription; false if there was none. */
+  removeSubscription(session: Session, raw: string, filter: string, share?: string): boolean {
+    session.subscriptions.delete(raw);
+    return this.subscriptions.remove(filter, session.clientId, share);
+  }
+
+  /** Called by handle_connect when a client is connected and its session attached. */
+  sessionAttached(conn: Connection, session: Session): void {
+    this.#offline.delete(session);
+    // MQTT-3.1.3-9: a new connection to the session cancels a delayed will.
+    this.pendingWills.delete(session.clientId);
+    session.conn = conn;
+    session.disconnectedAt = undefined;
+    this.sessions.set(session.clientId, session);
+    this.#connected++;
+    if (this.#connected > this.stats.clientsMaximum) this.stats.clientsMaximum = this.#connected;
+  }
+
+  /**
+   * Ends a connection: sends DISCONNECT (MQTT 5, when a reason code is given), closes the link,
+   * publishes or schedules the will, detaches the session and ends it if its expiry is 0.
+   * Idempotent.
+   */
+  closeConnection(conn: Connection, opts: CloseOptions): void {
+    if (conn.state === "closed") return;
+    const wasConnected = conn.state === "connected";
+    if (wasConnected && conn.version === 5 && opts.reasonCode !== undefined) {
+      // A Reason String is allowed on DISCONNECT even with Request Problem Information 0
+      // (MQTT-3.1.2-29 exempts PUBLISH, CONNACK and DISCONNECT).
+      const properties = opts.detail !== undefined ? { reasonString: opts.detail } : undefined;
+      // If the DISCONNECT is too big for the client with the reason string, send it without.
+      if (!conn.send({ type: "disconnect", reasonCode: opts.reasonCode, properties })) {
+        conn.send({ type: "disconnect", reasonCode: opts.reasonCode });
+      }
+    }
+    conn.state = "closed";
+    conn.closeReason = opts.reason;
+    conn.link.close();
+    this.connections.delete(conn);
+    if (!wasConnected) return;
+    this.#connected--;
+    const session = conn.session!;
+    const now = this.clock.now();
+    if (opts.reason !== "normal") {
+      this.log.info("client {client} disconnected: {reason}", {
+        client: conn.label,
+        reason: opts.reason,
+      });
+    }
+    for (const h of this.hooks.list) {
+      if (h.onClientDisconnected) {
+        this.#safe(() =>
+          h.onClientDisconnected!({
+            ...conn.info(),
+            keepAlive: conn.keepAlive,
+            reason: opts.reason,
+          })
+        );
+      }
+    }
+    if (session.conn !== conn) return; // taken over: the session already belongs to another
+    session.conn = undefined;
+    session.disconnectedAt = now;
+    this.#redispatchShared(session);
+    const will = opts.publishWill ? conn.will : undefined;
+    conn.will = undefined;
+    if (will !== undefined) {
+      const delay = conn.version === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
+      if (delay > 0 && session.expiryInterval > 0) {
+        // The earlier of Will Delay Interval and session end (MQTT 5 §3.1.3.2.2).
+        const wait = Math.min(delay, session.expiryInterval);
+        this.pendingWills.set(session.clientId, {
+          clientId: session.clientId,
+          username: conn.username,
+          will,
+          at: now + wait * 1000,
+        });
+      } else {
+        this.publishWill(session.clientId, conn.username, will);
+      }
+    }
+    if (session.expiryInterval === 0) {
+      this.endSession(session, "session_end");
+    } else {
+      this.#offline.add(session);
+    }
+  }
+
+  /**
+   * Re-dispatch (like EMQX): QoS 1/2 messages given to this member of a shared group and not
+   * yet acknowledged (or still queued) go to another member when it disconnects. A PUBLISH
+   * already answered with PUBREC (awaiting PUBCOMP) stays: the client owns it.
+   */
+  #redispatchShared(session: Session): void {
+    const moved: OutgoingEntry[] = [];
+    for (const [id, e] of session.inflight) {
+      if (e.share !== undefined && e.state === "publish") {
+        session.inflight.delete(id);
+        moved.push(e);
+      }
+    }
+    moved.push(...session.takeQueued((e) => e.share !== undefined && e.qos > 0));
+    for (const e of moved) {
+      const group = this.#findGroup(e.message.topic, e.share!.group, e.share!.filter);
+      if (group === undefined || !this.#offerShared(group, e.message, session.clientId)) {
+        // Nobody else: keep it in this session's queue (Mosquitto-like: the session owns it).
+        session.enqueue({ ...e, packetId: undefined, state: undefined }, {
+          maxMessages: 0,
+          maxBytes: 0,
+        });
+      }
+    }
+  }
+
+  /** The live group a shared entry came from: the message's topic matches the group's filter. */
+  #findGroup(
+    topic: string,
+    group: string,
+    filter: string,
+  ): SharedGroupMatch<StoredSubscription> | undefined {
+    for (const g of this.subscriptions.match(topicLevels(topic)).shared) {
+      if (g.group === group && g.filter === filter) return g;
+    }
+    return undefined;
+  }
+
+  /** Ends a session: removes it and its subscriptions; a pending delayed will is published now. */
+  endSession(session: Session, reason: string): void {
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    this.#offline.delete(session);
+    this.subscriptions.removeClient(session.clientId);
+    session.subscriptions.clear();
+    const pending = this.pendingWills.get(session.clientId);
+    if (pending !== undefined) {
+      this.pendingWills.delete(session.clientId);
+      this.publishWill(pending.clientId, pending.username, pending.will);
+    }
+    // Shared messages left in the session go to the other members.
+    this.#redispatchShared(session);
+    session.inflight.clear();
+    session.clearQueue();
+    session.incomingQos2.clear();
+    if (reason === "expired") {
+      this.stats.clientsExpired++;
+      this.log.info("session {client} expired", { client: session.clientId });
+    }
+  }
+
+  /** Publishes a will message (MQTT-3.1.2-8), subject to the publish authorization hooks. */
+  publishWill(clientId: string, username: string | undefined, will: Will): void {
+    const now = this.clock.now();
+    const msg = willMessage(clientId, will, now);
+    const info: ClientInfo = {
+      clientId,
+      username,
+      protocolVersion: 5,
+      remoteAddress: "",
+      listenerName: "",
+    };
+    if (!this.hooks.authorizePublish(info, msg)) {
+      this.log.info("will of {client} not published: not authorized", { client: clientId });
+      return;
+    }
+    if (msg.retain && !this.options.retainAvailable) msg.retain = false;
+    this.publish(msg, info);
+  }
+
+  /**
+   * Runs everything that depends on time: connect timeout, keep alive (1.5×, MQTT-3.1.2-24 in
+   * 3.1.1 / MQTT-3.1.2-22 in 5.0), delayed wills, session expiry, $SYS. The edge calls it every
+   * few hundred ms; tests call it after moving a fake clock.
+   */
+  tick(): void {
+    const now = this.clock.now();
+    const connectTimeout = this.options.connectTimeout * 1000;
+    for (const conn of [...this.connections]) {
+      if (conn.state === "awaiting_connect" || conn.state === "authenticating") {
+        if (connectTimeout > 0 && now - conn.openedAt >= connectTimeout) {
+          this.log.info("closing {client}: no CONNECT within {s} s", {
+            client: conn.label,
+            s: this.options.connectTimeout,
+          });
+          this.closeConnection(conn, { reason: "connect_timeout", publishWill: false });
+        }
+      } else if (conn.state === "connected" && conn.keepAlive > 0) {
+        if (now - conn.lastActivity > conn.keepAlive * 1500) {
+          this.log.info("closing {client}: keep alive {s} s timed out", {
+            client: conn.label,
+            s: conn.keepAlive,
+          });
+          this.closeConnection(conn, {
+            reasonCode: ReasonCode.KeepAliveTimeout,
+            reason: "keepalive_timeout",
+            publishWill: true,
+          });
+        }
+      }
+    }
+    for (const pw of [...this.pendingWills.values()]) {
+      if (now >= pw.at) {
+        this.pendingWills.delete(pw.clientId);
+        this.publishWill(pw.clientId, pw.username, pw.will);
+      }
+    }
+    for (const session of [...this.#offline]) {
+      if (session.expiryInterval === SESSION_NEVER_EXPIRES) continue;
+      if (now >= (session.disconnectedAt ?? now) + session.expiryInterval * 1000) {
+        this.endSession(session, "expired");
+      }
+    }
+    this.#sys.tick(now);
+  }
+
+  /**
+   * Stops the broker: every MQTT 5 client gets DISCONNECT 0x8B Server shutting down, every
+   * connection is closed. Wills are not published (like Mosquitto on shutdown).
+   */
+  close(): void {
+    this.#closed = true;
+    for (const conn of [...this.connections]) {
+      this.closeConnection(conn, {
+        reasonCode: ReasonCode.ServerShuttingDown,
+        reason: "server_shutdown",
+        publishWill: false,
+      });
+    }
+  }
+
+  #safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log.error("hook failed: {error}", { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}

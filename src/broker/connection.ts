@@ -1,0 +1,264 @@
+/**
+ * One network connection as the core sees it: its protocol state, the limits the client told
+ * us in CONNECT, inbound topic aliases, keep alive — everything that does not outlive the
+ * connection (what does lives in `Session`). It dispatches each packet to the one handler of
+ * its type and never lets an exception escape to the transport.
+ *
+ * Pure: no Deno API.
+ *
+ * @module
+ */
+import type { Packet, ProtocolVersion, Will } from "../codec/packets.ts";
+import { ReasonCode } from "../codec/reason_codes.ts";
+import type { Broker } from "./broker.ts";
+import type { ClientInfo } from "./hooks.ts";
+import type { Session } from "./session.ts";
+import type { ClientLink, CodecErrorLike, LinkHandler } from "./types.ts";
+import { handleConnect } from "./handle_connect.ts";
+import { handlePublish } from "./handle_publish.ts";
+import { handleSubscribe } from "./handle_subscribe.ts";
+import { handleUnsubscribe } from "./handle_unsubscribe.ts";
+import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from "./handle_acks.ts";
+import { handleDisconnect } from "./handle_disconnect.ts";
+import { handleAuth } from "./handle_auth.ts";
+
+export type ConnectionState = "awaiting_connect" | "authenticating" | "connected" | "closed";
+
+/** How a connection ends; see `Broker.closeConnection`. */
+export interface CloseOptions {
+  /** MQTT 5 DISCONNECT reason code to send first (only to a connected MQTT 5 client). */
+  reasonCode?: number;
+  /** Short reason for logs, hooks and $SYS events ("normal", "keepalive_timeout", ...). */
+  reason: string;
+  /** Publish the will (MQTT-3.1.2-8): every close except a normal DISCONNECT. */
+  publishWill: boolean;
+  /** Details for the log line and the DISCONNECT Reason String. */
+  detail?: string;
+}
+
+export class Connection {
+  readonly broker: Broker;
+  readonly link: ClientLink;
+  state: ConnectionState = "awaiting_connect";
+  /** Protocol level from CONNECT (4 until then). */
+  version: ProtocolVersion = 4;
+  clientId = "";
+  username?: string;
+  session?: Session;
+  /** Keep alive in force (seconds), after Server Keep Alive. 0 = none. */
+  keepAlive = 0;
+  clean = true;
+  readonly openedAt: number;
+  lastActivity: number;
+  connectedAt = 0;
+  will?: Will;
+  /** The client's Receive Maximum (MQTT 5; 65535 when absent). */
+  clientReceiveMaximum = 65535;
+  /** The client's Maximum Packet Size, if it sent one. */
+  clientMaxPacketSize?: number;
+  /** Request Problem Information (MQTT-3.1.2-29); default 1. */
+  requestProblemInformation = true;
+  /** Session Expiry Interval of CONNECT (for the DISCONNECT rule MQTT-3.14.2-2). */
+  connectSessionExpiry = 0;
+  /** Inbound Topic Alias -> topic name; per connection (MQTT-3.3.2-7). */
+  readonly inboundAliases = new Map<number, string>();
+  /** QoS 1 PUBLISH received whose PUBACK waits for durability (counts against Receive Maximum). */
+  pendingAcks = 0;
+  /** Packets that arrived while an async authentication was running. */
+  pendingPackets: Packet[] | undefined;
+  /** Why it closed (after close). */
+  closeReason?: string;
+
+  constructor(broker: Broker, link: ClientLink, now: number) {
+    this.broker = broker;
+    this.link = link;
+    this.openedAt = now;
+    this.lastActivity = now;
+  }
+
+  /** Outgoing QoS 1/2 window: the client's Receive Maximum capped by maxInflight (EMQX rule). */
+  get sendWindow(): number {
+    const max = this.broker.options.maxInflight || 65535;
+    return this.version === 5 ? Math.min(this.clientReceiveMaximum, max) : max;
+  }
+
+  /** True when the output buffer has passed its limit (QoS 0 dropped, QoS 1/2 wait). */
+  get congested(): boolean {
+    return this.link.pendingBytes > this.broker.options.maxPendingOutputBytes;
+  }
+
+  /** "clientId@address:port" for log lines. */
+  get label(): string {
+    const id = this.clientId === "" ? "(no client id)" : this.clientId;
+    return `${id}@${this.link.remoteAddress}:${this.link.remotePort}`;
+  }
+
+  info(): ClientInfo {
+    return {
+      clientId: this.clientId,
+      username: this.username,
+      protocolVersion: this.version,
+      remoteAddress: this.link.remoteAddress,
+      listenerName: this.link.listenerName,
+    };
+  }
+
+  /**
+   * Sends a packet to the client. Honours Request Problem Information 0: no Reason String or
+   * User Property on anything but PUBLISH, CONNACK and DISCONNECT (MQTT-3.1.2-29).
+   */
+  send(packet: Packet): boolean {
+    if (this.state === "closed") return false;
+    if (
+      !this.requestProblemInformation && "properties" in packet &&
+      packet.properties !== undefined &&
+      packet.type !== "publish" && packet.type !== "connack" && packet.type !== "disconnect"
+    ) {
+      const { reasonString: _r, userProperties: _u, ...rest } = packet.properties;
+      packet = { ...packet, properties: rest };
+    }
+    const ok = this.link.send(packet);
+    if (ok) this.broker.stats.messagesSent++;
+    return ok;
+  }
+
+  /** The handler the transport feeds. Nothing thrown here reaches the transport. */
+  handler(): LinkHandler {
+    return {
+      onPacket: (p) => this.#guard(() => this.onPacket(p)),
+      onCodecError: (e) => this.#guard(() => this.onCodecError(e)),
+      onClose: () =>
+        this.#guard(() =>
+          this.broker.closeConnection(this, { reason: "connection_lost", publishWill: true })
+        ),
+      onDrain: () => this.#guard(() => this.session && this.broker.pump(this.session)),
+    };
+  }
+
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      // A bug in the core must cost one connection, never the process.
+      this.broker.log.error("internal error handling {client}: {error}", {
+        client: this.label,
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      });
+      try {
+        this.broker.closeConnection(this, {
+          reasonCode: ReasonCode.ImplementationSpecificError,
+          reason: "internal_error",
+          publishWill: true,
+        });
+      } catch {
+        this.state = "closed";
+        this.link.close();
+      }
+    }
+  }
+
+  onPacket(p: Packet): void {
+    if (this.state === "closed") return;
+    this.broker.stats.messagesReceived++;
+    this.lastActivity = this.broker.clock.now();
+    if (this.state === "authenticating") {
+      // Wait for the (async) authentication; a second CONNECT is still a protocol error.
+      if (p.type === "connect") {
+        this.protocolError("a second CONNECT was received [MQTT-3.1.0-2]");
+        return;
+      }
+      (this.pendingPackets ??= []).push(p);
+      return;
+    }
+    if (this.state === "awaiting_connect") {
+      if (p.type !== "connect") {
+        // MQTT-3.1.0-1: the first packet from the client must be CONNECT.
+        this.broker.log.info(
+          "closing {client}: first packet was {type}, not CONNECT [MQTT-3.1.0-1]",
+          {
+            client: this.label,
+            type: p.type.toUpperCase(),
+          },
+        );
+        this.broker.closeConnection(this, { reason: "protocol_error", publishWill: false });
+        return;
+      }
+      handleConnect(this, p);
+      return;
+    }
+    this.dispatch(p);
+  }
+
+  /** Handles one packet of a connected client. */
+  dispatch(p: Packet): void {
+    switch (p.type) {
+      case "publish":
+        return handlePublish(this, p);
+      case "puback":
+        return handlePuback(this, p);
+      case "pubrec":
+        return handlePubrec(this, p);
+      case "pubrel":
+        return handlePubrel(this, p);
+      case "pubcomp":
+        return handlePubcomp(this, p);
+      case "subscribe":
+        return handleSubscribe(this, p);
+      case "unsubscribe":
+        return handleUnsubscribe(this, p);
+      case "pingreq":
+        this.send({ type: "pingresp" });
+        return;
+      case "disconnect":
+        return handleDisconnect(this, p);
+      case "auth":
+        return handleAuth(this, p);
+      case "connect":
+        // MQTT-3.1.0-2: a second CONNECT is a protocol violation.
+        return this.protocolError("a second CONNECT was received [MQTT-3.1.0-2]");
+      default:
+        // CONNACK, SUBACK, UNSUBACK, PINGRESP are server-to-client only.
+        return this.protocolError(`${p.type.toUpperCase()} may only be sent by a server`);
+    }
+  }
+
+  onCodecError(e: CodecErrorLike): void {
+    if (this.state === "closed") return;
+    if (this.state === "awaiting_connect") {
+      if (e.reasonCode === ReasonCode.UnsupportedProtocolVersion) {
+        // MQTT-3.1.2-2 (3.1.1): unsupported level -> CONNACK return code 0x01, then close. We
+        // cannot know the client's level, so answer in the 3.1.1 format like Mosquitto does.
+        this.link.setProtocol(4);
+        this.send({ type: "connack", sessionPresent: false, reasonCode: 0x01 });
+      }
+      this.broker.log.info("closing {client}: bad CONNECT: {error}", {
+        client: this.label,
+        error: e.message,
+      });
+      this.broker.closeConnection(this, { reason: "protocol_error", publishWill: false });
+      return;
+    }
+    this.broker.log.info("closing {client}: {error}", { client: this.label, error: e.message });
+    this.broker.closeConnection(this, {
+      reasonCode: e.reasonCode,
+      reason: e.reasonCode === ReasonCode.MalformedPacket ? "malformed_packet" : "protocol_error",
+      publishWill: true,
+      detail: e.message,
+    });
+  }
+
+  /**
+   * Closes the connection for a protocol violation (MQTT-4.8.0-1 / MQTT 5 §4.13): MQTT 5
+   * clients get DISCONNECT with `reasonCode` (default 0x82), 3.1.1 clients a plain close. The
+   * will is published (MQTT-3.1.2-8).
+   */
+  protocolError(detail: string, reasonCode: number = ReasonCode.ProtocolError): void {
+    this.broker.log.info("closing {client}: {detail}", { client: this.label, detail });
+    this.broker.closeConnection(this, {
+      reasonCode,
+      reason: "protocol_error",
+      publishWill: true,
+      detail,
+    });
+  }
+}

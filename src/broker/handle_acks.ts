@@ -1,0 +1,71 @@
+/**
+ * PUBACK, PUBREC, PUBREL, PUBCOMP (MQTT 3.1.1 §3.4–3.7, MQTT 5 §3.4–3.7): the sender side of
+ * QoS 1/2 for messages we deliver, and the PUBREL of the receiver side.
+ *
+ * Pure: no Deno API.
+ *
+ * @module
+ */
+import type { AckPacket } from "../codec/packets.ts";
+import { ReasonCode } from "../codec/reason_codes.ts";
+import type { Connection } from "./connection.ts";
+
+/** QoS 1 delivery complete (MQTT-4.3.2-1): free the packet id, let the queue flow. */
+export function handlePuback(conn: Connection, p: AckPacket): void {
+  const session = conn.session!;
+  const entry = session.inflight.get(p.packetId);
+  // An unknown id is ignored (Mosquitto does the same).
+  if (entry === undefined || entry.qos !== 1) return;
+  session.inflight.delete(p.packetId);
+  conn.broker.pump(session);
+}
+
+/** QoS 2, step 2 (MQTT-4.3.3-1 (3.1.1) / MQTT-4.3.3-3 (5.0)): answer PUBREC with PUBREL. */
+export function handlePubrec(conn: Connection, p: AckPacket): void {
+  const session = conn.session!;
+  const entry = session.inflight.get(p.packetId);
+  if (entry === undefined || entry.qos !== 2) {
+    // MQTT 5 §3.6.2.1: PUBREL 0x92 Packet Identifier not found. 3.1.1: PUBREL anyway.
+    conn.send(
+      conn.version === 5
+        ? { type: "pubrel", packetId: p.packetId, reasonCode: ReasonCode.PacketIdentifierNotFound }
+        : { type: "pubrel", packetId: p.packetId },
+    );
+    return;
+  }
+  if (conn.version === 5 && (p.reasonCode ?? 0) >= 0x80) {
+    // MQTT 5 §4.3.3: a PUBREC with a failure reason code ends the exchange; the id is free.
+    session.inflight.delete(p.packetId);
+    conn.broker.pump(session);
+    return;
+  }
+  entry.state = "pubrel";
+  conn.send({ type: "pubrel", packetId: p.packetId });
+}
+
+/** QoS 2 delivery complete: free the packet id. */
+export function handlePubcomp(conn: Connection, p: AckPacket): void {
+  const session = conn.session!;
+  const entry = session.inflight.get(p.packetId);
+  if (entry === undefined || entry.state !== "pubrel") return;
+  session.inflight.delete(p.packetId);
+  conn.broker.pump(session);
+}
+
+/**
+ * QoS 2 receiver, step 3: forget the packet id (from here a PUBLISH with it is new,
+ * MQTT-4.3.3-2 (3.1.1) / MQTT-4.3.3-11 (5.0)) and answer PUBCOMP.
+ */
+export function handlePubrel(conn: Connection, p: AckPacket): void {
+  const session = conn.session!;
+  const known = session.incomingQos2.delete(p.packetId);
+  if (!known && conn.version === 5) {
+    conn.send({
+      type: "pubcomp",
+      packetId: p.packetId,
+      reasonCode: ReasonCode.PacketIdentifierNotFound,
+    });
+    return;
+  }
+  conn.send({ type: "pubcomp", packetId: p.packetId });
+}

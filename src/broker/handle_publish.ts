@@ -1,0 +1,144 @@
+/**
+ * PUBLISH from a client (MQTT 3.1.1 §3.3, MQTT 5 §3.3) and the QoS 1/2 receiver side
+ * (§4.3.2, §4.3.3).
+ *
+ * Pure: no Deno API.
+ *
+ * @module
+ */
+import type { Properties, PublishPacket } from "../codec/packets.ts";
+import { ReasonCode } from "../codec/reason_codes.ts";
+import type { Connection } from "./connection.ts";
+import type { Message } from "./types.ts";
+
+export function handlePublish(conn: Connection, p: PublishPacket): void {
+  const broker = conn.broker;
+  const o = broker.options;
+  const v5 = conn.version === 5;
+  const session = conn.session!;
+  broker.stats.publishReceived++;
+
+  let topic = p.topic;
+  const props = p.properties;
+  if (v5 && props?.topicAlias !== undefined) {
+    const alias = props.topicAlias;
+    // MQTT-3.3.2-8/9 (5.0): Topic Alias 0 or above our Topic Alias Maximum -> DISCONNECT 0x94.
+    if (alias === 0 || alias > o.topicAliasMaximum) {
+      return conn.protocolError(
+        `topic alias ${alias} is outside 1..${o.topicAliasMaximum} [MQTT-3.3.2-8]`,
+        ReasonCode.TopicAliasInvalid,
+      );
+    }
+    if (topic.length === 0) {
+      const known = conn.inboundAliases.get(alias);
+      if (known === undefined) {
+        // MQTT 5 §3.3.2.3.4: an alias with an empty topic must have been set on this connection.
+        return conn.protocolError(`topic alias ${alias} was never set on this connection`);
+      }
+      topic = known;
+    } else {
+      conn.inboundAliases.set(alias, topic);
+    }
+  } else if (topic.length === 0) {
+    return conn.protocolError(
+      "empty topic name without topic alias [MQTT-4.7.3-1]",
+      ReasonCode.TopicNameInvalid,
+    );
+  }
+
+  if (p.qos > o.maximumQoS) {
+    // MQTT-3.2.2-11 (5.0): QoS above the Maximum QoS we advertised -> DISCONNECT 0x9B.
+    return conn.protocolError(
+      `QoS ${p.qos} exceeds the maximum QoS ${o.maximumQoS} [MQTT-3.2.2-11]`,
+      ReasonCode.QoSNotSupported,
+    );
+  }
+  if (p.retain && !o.retainAvailable) {
+    // MQTT-3.2.2-14 (5.0): RETAIN 1 when Retain Available is 0 -> DISCONNECT 0x9A.
+    return conn.protocolError(
+      "retained messages are not supported [MQTT-3.2.2-14]",
+      ReasonCode.RetainNotSupported,
+    );
+  }
+
+  if (p.qos > 0) {
+    const id = p.packetId!;
+    if (p.qos === 2 && session.incomingQos2.has(id)) {
+      // MQTT-4.3.3-9/10 (5.0) / Method B (3.1.1 §4.3.3): a re-sent PUBLISH with a packet id we
+      // already hold is acknowledged again but not delivered a second time.
+      broker.afterDurable(() => {
+        if (conn.state === "connected") conn.send({ type: "pubrec", packetId: id });
+      });
+      return;
+    }
+    // MQTT 5 §3.3.4: more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum -> 0x93.
+    if (v5 && conn.pendingAcks + session.incomingQos2.size >= o.receiveMaximum) {
+      return conn.protocolError(
+        `more than Receive Maximum (${o.receiveMaximum}) unacknowledged QoS 1/2 PUBLISH [MQTT-3.3.4-7]`,
+        ReasonCode.ReceiveMaximumExceeded,
+      );
+    }
+  }
+
+  const now = broker.clock.now();
+  const msg: Message = {
+    topic,
+    payload: p.payload,
+    qos: p.qos,
+    retain: p.retain,
+    from: conn.clientId,
+    receivedAt: now,
+  };
+  if (v5 && props !== undefined) {
+    const { topicAlias: _a, messageExpiryInterval, subscriptionIdentifiers: _s, ...rest } =
+      props as Properties;
+    if (messageExpiryInterval !== undefined) msg.expiresAt = now + messageExpiryInterval * 1000;
+    // Everything else (payload format, content type, response topic, correlation data, user
+    // properties) is forwarded unchanged and in order (MQTT-3.3.2-17/18, MQTT-3.3.2-4).
+    for (const _ in rest) {
+      msg.properties = rest;
+      break;
+    }
+  }
+
+  // $SYS is the broker's own tree: client publishes there are acknowledged but not routed
+  // (Mosquitto's rule).
+  const isSys = topic.startsWith("$SYS/") || topic === "$SYS";
+  const allowed = !isSys && broker.hooks.authorizePublish(conn.info(), msg);
+  if (allowed) {
+    broker.publish(msg, conn.info());
+  } else if (!isSys) {
+    broker.log.info("publish by {client} to {topic} not authorized", { client: conn.label, topic });
+  }
+  // MQTT 5 §3.4.2.1: 0x87 Not authorized in PUBACK/PUBREC. 3.1.1 has no negative ack: like
+  // Mosquitto, acknowledge and drop.
+  const reasonCode = !allowed && !isSys && v5 ? ReasonCode.NotAuthorized : undefined;
+
+  if (p.qos === 1) {
+    const id = p.packetId!;
+    conn.pendingAcks++;
+    broker.afterDurable(() => {
+      conn.pendingAcks--;
+      if (conn.state !== "connected") return;
+      // MQTT-4.3.2-2 (3.1.1) / MQTT-4.3.2-4 (5.0): PUBACK with the PUBLISH's packet id.
+      conn.send(
+        reasonCode === undefined
+          ? { type: "puback", packetId: id }
+          : { type: "puback", packetId: id, reasonCode },
+      );
+    });
+  } else if (p.qos === 2) {
+    const id = p.packetId!;
+    // MQTT-4.3.3-2 (3.1.1) / MQTT-4.3.3-8 (5.0): keep the packet id until PUBREL (a failing
+    // PUBREC ends the exchange, so its id is not kept).
+    if (reasonCode === undefined) session.incomingQos2.add(id);
+    broker.afterDurable(() => {
+      if (conn.state !== "connected") return;
+      conn.send(
+        reasonCode === undefined
+          ? { type: "pubrec", packetId: id }
+          : { type: "pubrec", packetId: id, reasonCode },
+      );
+    });
+  }
+}

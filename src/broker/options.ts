@@ -1,0 +1,135 @@
+/**
+ * Broker options: every limit and feature switch of the core, with defaults chosen like
+ * Mosquitto 2.x or EMQX 5 (each default says which).
+ *
+ * Pure: no Deno API.
+ *
+ * @module
+ */
+
+/** Session expiry meaning "never expires" (MQTT 5 §3.1.2.11.2: 0xFFFFFFFF). */
+export const SESSION_NEVER_EXPIRES = 0xFFFFFFFF;
+
+export interface BrokerOptions {
+  /**
+   * Largest keep alive (seconds) a client may use. Default 65535 (Mosquitto `max_keepalive`).
+   * An MQTT 5 client asking for more, or for 0 when this is below 65535, gets this value as
+   * Server Keep Alive in CONNACK [MQTT-3.1.2-21]. MQTT 3.1/3.1.1 have no way to tell the client,
+   * so like Mosquitto 2.x a 3.1/3.1.1 client asking for more than this is refused with CONNACK
+   * return code 2 (identifier rejected); keep alive 0 is accepted for them.
+   */
+  maxKeepAlive: number;
+  /** Seconds a new connection has to send CONNECT before it is closed. Default 10 (EMQX `idle_timeout` 15 s, Mosquitto has none; 10 like many brokers). */
+  connectTimeout: number;
+  /**
+   * Outgoing QoS 1/2 messages in flight per client (Mosquitto `max_inflight_messages`, default
+   * 20). For MQTT 5 the client's Receive Maximum also applies: the window is the smaller of the
+   * two, like EMQX (`max_inflight` and Receive Maximum). 0 means "no limit" (65535).
+   */
+  maxInflight: number;
+  /**
+   * Our Receive Maximum, sent in CONNACK to MQTT 5 clients: QoS 1/2 PUBLISH they may have
+   * unacknowledged towards us. Default 65535 (Mosquitto 2.x sends no Receive Maximum
+   * property unless `max_inflight_messages` limits it, which means 65535). Exceeding it gets
+   * DISCONNECT 0x93.
+   */
+  receiveMaximum: number;
+  /** Messages queued per session beyond the in-flight window (Mosquitto `max_queued_messages`, default 1000). 0 = unlimited. */
+  maxQueuedMessages: number;
+  /** Payload bytes queued per session (Mosquitto `max_queued_bytes`, default 0 = unlimited). */
+  maxQueuedBytes: number;
+  /** Queue QoS 0 messages for offline persistent sessions (Mosquitto `queue_qos0_messages`, default false). */
+  queueQos0: boolean;
+  /** Largest packet accepted, and advertised as Maximum Packet Size to MQTT 5 clients. Default 1 MiB (EMQX `max_packet_size` 1 MB). */
+  maxPacketSize: number;
+  /** Inbound topic aliases an MQTT 5 client may use (Topic Alias Maximum in CONNACK). Default 10 (Mosquitto `max_topic_alias` 10). 0 disables. */
+  topicAliasMaximum: number;
+  /** Retained messages supported (Retain Available). Default true. */
+  retainAvailable: boolean;
+  /** Highest QoS supported (Maximum QoS); 0, 1 or 2. Default 2. */
+  maximumQoS: 0 | 1 | 2;
+  /** Wildcard subscriptions allowed. Default true. */
+  wildcardSubscriptionAvailable: boolean;
+  /** Subscription identifiers supported. Default true. */
+  subscriptionIdentifierAvailable: boolean;
+  /** Shared subscriptions (`$share/g/…`, `$queue/…`) supported. Default true. */
+  sharedSubscriptionAvailable: boolean;
+  /** Seconds between `$SYS` updates; 0 disables them. Default 10 (Mosquitto `sys_interval`). */
+  sysInterval: number;
+  /**
+   * Session expiry (seconds) for MQTT 3.1/3.1.1 persistent sessions (clean session 0), like
+   * Mosquitto `persistent_client_expiration`. Default 0 = never expire.
+   */
+  sessionExpiryDefault: number;
+  /**
+   * Largest Session Expiry Interval (seconds) an MQTT 5 client may ask for; a larger request
+   * is lowered and the used value is returned in CONNACK [MQTT-3.2.2-?]. Default 0xFFFFFFFF
+   * (no cap, like Mosquitto).
+   */
+  maxSessionExpiry: number;
+  /** Accept zero-length client ids with clean start and assign one. Default true (Mosquitto `allow_zero_length_clientid`). */
+  allowZeroLengthClientId: boolean;
+  /** Prefix of assigned client ids. Default "auto-" (Mosquitto `auto_id_prefix`). */
+  clientIdPrefix: string;
+  /** Node name used in `$SYS/brokers/{node}/…` event topics. Default "edgemq". */
+  nodeName: string;
+  /**
+   * When a connection has more than this many bytes waiting to be written, QoS 0 messages to
+   * it are dropped (and counted) and QoS 1/2 wait in the session queue. Default 1 MiB.
+   */
+  maxPendingOutputBytes: number;
+  /** Response Information returned to MQTT 5 clients that ask for it (Request Response Information 1). Default none. */
+  responseInformation?: string;
+}
+
+export const DEFAULT_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
+  maxKeepAlive: 65535,
+  connectTimeout: 10,
+  maxInflight: 20,
+  receiveMaximum: 65535,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 0,
+  queueQos0: false,
+  maxPacketSize: 1024 * 1024,
+  topicAliasMaximum: 10,
+  retainAvailable: true,
+  maximumQoS: 2,
+  wildcardSubscriptionAvailable: true,
+  subscriptionIdentifierAvailable: true,
+  sharedSubscriptionAvailable: true,
+  sysInterval: 10,
+  sessionExpiryDefault: 0,
+  maxSessionExpiry: SESSION_NEVER_EXPIRES,
+  allowZeroLengthClientId: true,
+  clientIdPrefix: "auto-",
+  nodeName: "edgemq",
+  maxPendingOutputBytes: 1024 * 1024,
+});
+
+function checkInt(name: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`option ${name}: expected an integer in ${min}..${max}, got ${v}`);
+  }
+}
+
+/** Fills in defaults and checks ranges; throws RangeError naming the bad option. */
+export function resolveOptions(partial: Partial<BrokerOptions> = {}): BrokerOptions {
+  const o: BrokerOptions = { ...DEFAULT_OPTIONS };
+  for (const [k, v] of Object.entries(partial)) {
+    if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  }
+  checkInt("maxKeepAlive", o.maxKeepAlive, 0, 65535);
+  checkInt("connectTimeout", o.connectTimeout, 0, 86400);
+  checkInt("maxInflight", o.maxInflight, 0, 65535);
+  checkInt("receiveMaximum", o.receiveMaximum, 1, 65535);
+  checkInt("maxQueuedMessages", o.maxQueuedMessages, 0, Number.MAX_SAFE_INTEGER);
+  checkInt("maxQueuedBytes", o.maxQueuedBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInt("maxPacketSize", o.maxPacketSize, 16, 268435460);
+  checkInt("topicAliasMaximum", o.topicAliasMaximum, 0, 65535);
+  checkInt("maximumQoS", o.maximumQoS, 0, 2);
+  checkInt("sysInterval", o.sysInterval, 0, 86400 * 365);
+  checkInt("sessionExpiryDefault", o.sessionExpiryDefault, 0, SESSION_NEVER_EXPIRES);
+  checkInt("maxSessionExpiry", o.maxSessionExpiry, 0, SESSION_NEVER_EXPIRES);
+  checkInt("maxPendingOutputBytes", o.maxPendingOutputBytes, 0, Number.MAX_SAFE_INTEGER);
+  return o;
+}
