@@ -536,11 +536,18 @@ class SqliteBackend implements Backend {
   }
 }
 
-/** Opens the database and checks it; throws on damage (DamageFound or a SQLite error). */
-function openChecked(path: string, options: SqliteStoreOptions): DatabaseSync {
-  const db = new DatabaseSync(path);
+/**
+ * Opens the database and checks it. On failure the handle is returned still open, so that a
+ * damaged file can be renamed before SQLite's close touches it (closing deletes a `-wal` file).
+ */
+function openChecked(
+  path: string,
+  options: SqliteStoreOptions,
+): { ok: true; db: DatabaseSync } | { ok: false; db: DatabaseSync | null; error: unknown } {
+  let db: DatabaseSync | null = null;
   try {
-    // Reading the header happens here: "file is not a database" surfaces at the first statement.
+    db = new DatabaseSync(path);
+    // The header is read here: "file is not a database" surfaces at the first statement.
     db.exec("PRAGMA locking_mode = EXCLUSIVE");
     const mode = db.prepare("PRAGMA journal_mode = WAL").get() as Row;
     if (mode.journal_mode !== "wal") {
@@ -561,54 +568,66 @@ function openChecked(path: string, options: SqliteStoreOptions): DatabaseSync {
     if (options.maxPageCount !== undefined) {
       db.exec(`PRAGMA max_page_count = ${Math.floor(options.maxPageCount)}`);
     }
-    return db;
-  } catch (e) {
-    try {
-      db.close();
-    } catch {
-      // already closed or unusable
-    }
-    throw e;
+    return { ok: true, db };
+  } catch (error) {
+    return { ok: false, db, error };
+  }
+}
+
+function closeQuietly(db: DatabaseSync | null): void {
+  try {
+    if (db?.isOpen) db.close();
+  } catch {
+    // unusable handle: nothing more to do
   }
 }
 
 function openDatabase(options: SqliteStoreOptions, logger: StoreLogger): DatabaseSync {
   Deno.mkdirSync(options.dataDir, { recursive: true });
   const path = `${options.dataDir}/${DB_FILE}`;
-  try {
-    return openChecked(path, options);
-  } catch (e) {
+  const first = openChecked(path, options);
+  if (first.ok) return first.db;
+  const e = first.error;
+  if (!isDamage(e)) {
+    closeQuietly(first.db);
     if (/database is locked/i.test(errorText(e))) {
       throw new StoreOpenError(
         `${path} is locked: another edgemq process uses data dir ${options.dataDir}`,
         { cause: e },
       );
     }
-    if (!isDamage(e)) throw e;
-    const reason = errorText(e);
-    if (options.onCorrupt === "refuse") {
-      throw new StoreCorruptError(
-        `${path} is damaged (${reason}); refusing to start because onCorrupt is "refuse". ` +
-          `Restore it from a backup or move it away, or set onCorrupt to "moveAside" to start ` +
-          `with an empty store.`,
-        { cause: e },
-      );
-    }
-    const aside = `${path}.corrupt-${timestampForFile((options.now ?? Date.now)())}`;
-    const moved: string[] = [];
-    for (const suffix of ["", "-wal", "-shm"]) {
-      if (fileExists(path + suffix)) {
-        Deno.renameSync(path + suffix, aside + suffix);
-        moved.push(aside + suffix);
-      }
-    }
-    logger.error(
-      `database ${path} is damaged (${reason}). Moved it aside to ${moved.join(", ")} and ` +
-        `started with an empty store: persistent sessions, queued messages, retained messages ` +
-        `and wills in it are not loaded.`,
-    );
-    return openChecked(path, options);
+    throw e;
   }
+  const reason = errorText(e);
+  if (options.onCorrupt === "refuse") {
+    closeQuietly(first.db);
+    throw new StoreCorruptError(
+      `${path} is damaged (${reason}); refusing to start because onCorrupt is "refuse". ` +
+        `Restore it from a backup or move it away, or set onCorrupt to "moveAside" to start ` +
+        `with an empty store.`,
+      { cause: e },
+    );
+  }
+  const aside = `${path}.corrupt-${timestampForFile((options.now ?? Date.now)())}`;
+  const moved: string[] = [];
+  for (const suffix of ["", "-wal", "-shm"]) {
+    if (fileExists(path + suffix)) {
+      Deno.renameSync(path + suffix, aside + suffix);
+      moved.push(aside + suffix);
+    }
+  }
+  closeQuietly(first.db);
+  logger.error(
+    `database ${path} is damaged (${reason}). Moved it aside to ${moved.join(", ")} and ` +
+      `started with an empty store: persistent sessions, queued messages, retained messages ` +
+      `and wills in it are not loaded.`,
+  );
+  const second = openChecked(path, options);
+  if (!second.ok) {
+    closeQuietly(second.db);
+    throw second.error;
+  }
+  return second.db;
 }
 
 /** The SQLite {@link Store}. */
