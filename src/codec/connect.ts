@@ -7,7 +7,7 @@ import { malformed, MqttCodecError, protocolError } from "./errors.ts";
 import type { ConnectPacket, ProtocolVersion, QoS, Will } from "./packets.ts";
 import { encodeProperties, PropertyPlace } from "./properties.ts";
 import { ByteReader } from "./reader.ts";
-import { topicNameProblem } from "./topic.ts";
+import { topicError, topicNameProblem } from "./topic.ts";
 import type { ByteWriter } from "./writer.ts";
 
 export function decodeConnect(body: Uint8Array): ConnectPacket {
@@ -85,7 +85,7 @@ export function decodeConnect(body: Uint8Array): ConnectPacket {
     const willProps = v5 ? r.properties(PropertyPlace.WILL) : undefined;
     const topic = r.utf8("will topic");
     const problem = topicNameProblem(topic);
-    if (problem !== undefined) throw new MqttCodecError(0x90, `will ${problem}`);
+    if (problem !== undefined) throw topicError(0x90, problem, "will ");
     const will: Will = {
       topic,
       payload: r.binary("will payload"),
@@ -117,7 +117,7 @@ export function encodeConnect(p: ConnectPacket, version: ProtocolVersion, w: Byt
       throw malformed(`will QoS must be 0, 1 or 2, got ${will.qos}`);
     }
     const problem = topicNameProblem(will.topic);
-    if (problem !== undefined) throw new MqttCodecError(0x90, `will ${problem}`);
+    if (problem !== undefined) throw topicError(0x90, problem, "will ");
     flags |= 0x04 | (will.qos << 3) | (will.retain ? 0x20 : 0);
   }
   if (p.username !== undefined) flags |= 0x80;

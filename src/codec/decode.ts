@@ -81,6 +81,6 @@ function decodeOther(
       checkFlags(header, 0, "AUTH");
       return decodeAuth(body, version);
     default:
-      throw malformed("packet type 0 is reserved", "MQTT-2.1.2");
+      throw malformed("packet type 0 is reserved (MQTT 5 §2.1.2)");
   }
 }

@@ -1,5 +1,5 @@
 /** SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK (MQTT 5 §3.8–3.11, 3.1.1 §3.8–3.11). */
-import { malformed, MqttCodecError, protocolError } from "./errors.ts";
+import { malformed, protocolError } from "./errors.ts";
 import type {
   ProtocolVersion,
   QoS,
@@ -12,13 +12,13 @@ import type {
 import { encodeProperties, PropertyPlace } from "./properties.ts";
 import { ByteReader } from "./reader.ts";
 import { allowedSubackReturnCodesV4, isReasonCodeAllowed } from "./reason_codes.ts";
-import { topicFilterProblem } from "./topic.ts";
+import { topicError, topicFilterProblem } from "./topic.ts";
 import type { ByteWriter } from "./writer.ts";
 
 function readFilter(r: ByteReader): string {
   const filter = r.utf8("topic filter");
   const problem = topicFilterProblem(filter);
-  if (problem !== undefined) throw new MqttCodecError(0x8F, problem);
+  if (problem !== undefined) throw topicError(0x8F, problem);
   return filter;
 }
 
@@ -87,7 +87,7 @@ export function encodeSubscribe(p: SubscribePacket, version: ProtocolVersion, w:
   if (version === 5) encodeProperties(w, p.properties, PropertyPlace.SUBSCRIBE);
   for (const s of subs) {
     const problem = topicFilterProblem(s.topicFilter);
-    if (problem !== undefined) throw new MqttCodecError(0x8F, problem);
+    if (problem !== undefined) throw topicError(0x8F, problem);
     if (s.qos !== 0 && s.qos !== 1 && s.qos !== 2) {
       throw malformed(`subscription QoS must be 0, 1 or 2, got ${s.qos}`);
     }
@@ -171,7 +171,7 @@ export function encodeUnsubscribe(p: UnsubscribePacket, version: ProtocolVersion
   if (version === 5) encodeProperties(w, p.properties, PropertyPlace.UNSUBSCRIBE);
   for (const f of filters) {
     const problem = topicFilterProblem(f);
-    if (problem !== undefined) throw new MqttCodecError(0x8F, problem);
+    if (problem !== undefined) throw topicError(0x8F, problem);
     w.utf8(f);
   }
   w.endLength(mark);

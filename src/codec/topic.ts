@@ -2,6 +2,7 @@
  * Topic name and topic filter validation (MQTT 5 §4.7, 3.1.1 §4.7). `$share/...` filters get
  * no special treatment here: the broker parses shared subscriptions.
  */
+import { MqttCodecError } from "./errors.ts";
 import { utf8Length } from "./utf8.ts";
 
 const MAX_BYTES = 65535;
@@ -53,4 +54,12 @@ export function topicFilterProblem(filter: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** An MqttCodecError for a topic problem message, with its spec id moved into `rule`. */
+export function topicError(reasonCode: number, problem: string, prefix = ""): MqttCodecError {
+  const m = /\s*\[(MQTT-[0-9.-]+)\]$/.exec(problem);
+  return m
+    ? new MqttCodecError(reasonCode, prefix + problem.slice(0, m.index), m[1])
+    : new MqttCodecError(reasonCode, prefix + problem);
 }
