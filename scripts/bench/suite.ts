@@ -11,7 +11,7 @@
  * Results: printed, and written to bench-results/brokers-<time>.{json,md}.
  */
 import { DEFAULTS, type BenchOptions, findScenario, SCENARIOS, type ScenarioResult } from "./scenarios.ts";
-import { edgemqTarget, externalTarget, mosquittoTarget, type TargetSpec } from "./targets.ts";
+import { DEFAULT_SETTINGS, edgemqTarget, externalTarget, mosquittoTarget, type TargetSpec } from "./targets.ts";
 import { markdownTable, notesText } from "./report.ts";
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
@@ -28,6 +28,8 @@ brokers (default: edgemq only):
   --against HOST:PORT    also measure a running broker
   --against-pid PID      ... and read its CPU / RSS from /proc/PID
   --mosquitto-conf LINE  extra mosquitto.conf line (repeatable)
+  --max-inflight N       outgoing QoS 1/2 window per client, both brokers (default ${DEFAULT_SETTINGS.maxInflight})
+  --max-queued N         per-client queue limit, both brokers (default ${DEFAULT_SETTINGS.maxQueued})
 
 options:
   --duration S   measuring window (default ${DEFAULTS.durationS})    --warmup S    (default ${DEFAULTS.warmupS})
@@ -58,6 +60,7 @@ export function parseArgs(args: string[]): ParsedArgs {
   let against: string | null = null;
   let againstPid: number | null = null;
   const mosqConf: string[] = [];
+  const settings = { ...DEFAULT_SETTINGS };
   let outDir = new URL("../../bench-results/", import.meta.url).pathname;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -79,6 +82,8 @@ export function parseArgs(args: string[]): ParsedArgs {
       case "--against": against = val(); break;
       case "--against-pid": againstPid = num(); break;
       case "--mosquitto-conf": mosqConf.push(val()); break;
+      case "--max-inflight": settings.maxInflight = num(); break;
+      case "--max-queued": settings.maxQueued = num(); break;
       case "--duration": o.durationS = num(); break;
       case "--warmup": o.warmupS = num(); break;
       case "--mqtt": {
@@ -115,8 +120,8 @@ export function parseArgs(args: string[]): ParsedArgs {
     }
   }
   const targets: TargetSpec[] = [];
-  if (edgemq) targets.push(edgemqTarget());
-  if (mosquitto) targets.push(mosquittoTarget(mosqConf));
+  if (edgemq) targets.push(edgemqTarget(settings));
+  if (mosquitto) targets.push(mosquittoTarget(settings, mosqConf));
   if (against) targets.push(externalTarget(against, againstPid));
   if (targets.length === 0) throw new Error("no broker to measure (--no-edgemq without --mosquitto / --against)");
   return { scenarios: names.length ? [...new Set(names)] : SCENARIO_NAMES, options: o, targets, outDir };

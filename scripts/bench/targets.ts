@@ -53,6 +53,16 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
+/** Limits set identically on every broker we start (both default like Mosquitto's). */
+export interface BrokerSettings {
+  /** max_inflight_messages / maxInflight: outgoing QoS 1/2 unacked per client */
+  maxInflight: number;
+  /** max_queued_messages / maxQueuedMessages: queued per client beyond the in-flight window */
+  maxQueued: number;
+}
+
+export const DEFAULT_SETTINGS: BrokerSettings = { maxInflight: 20, maxQueued: 10_000 };
+
 export interface TargetSpec {
   name: string;
   start(): Promise<RunningBroker>;
@@ -130,13 +140,19 @@ export const MOSQUITTO_CONF = [
   "max_keepalive 65535",
 ];
 
-export function mosquittoTarget(extraConf: string[] = []): TargetSpec {
+export function mosquittoTarget(settings: BrokerSettings, extraConf: string[] = []): TargetSpec {
   return {
     name: "mosquitto",
     async start() {
       const dir = await Deno.makeTempDir({ prefix: "edgemq-bench-mosq-" });
       const port = freePort();
-      const conf = [`listener ${port} 127.0.0.1`, ...MOSQUITTO_CONF, ...extraConf];
+      const conf = [
+        `listener ${port} 127.0.0.1`,
+        ...MOSQUITTO_CONF,
+        `max_inflight_messages ${settings.maxInflight}`,
+        `max_queued_messages ${settings.maxQueued}`,
+        ...extraConf,
+      ];
       await Deno.writeTextFile(`${dir}/mosquitto.conf`, conf.join("\n") + "\n");
       let version = "mosquitto";
       try {
@@ -179,14 +195,24 @@ export function mosquittoTarget(extraConf: string[] = []): TargetSpec {
   };
 }
 
-export function edgemqTarget(): TargetSpec {
+export function edgemqTarget(settings: BrokerSettings): TargetSpec {
   return {
     name: "edgemq",
     async start() {
       const script = new URL("./edgemq_server.ts", import.meta.url).pathname;
       const cwd = new URL("../../", import.meta.url).pathname;
       const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-all", script, "--port", "0"],
+        args: [
+          "run",
+          "--allow-all",
+          script,
+          "--port",
+          "0",
+          "--max-inflight",
+          String(settings.maxInflight),
+          "--max-queued",
+          String(settings.maxQueued),
+        ],
         cwd,
         stdout: "piped",
         stderr: "piped",
@@ -219,11 +245,21 @@ export function edgemqTarget(): TargetSpec {
         port,
         pid: child.pid,
         owned: true,
-        description: `edgemq (${Deno.version.deno}) via scripts/bench/edgemq_server.ts`,
+        description: `edgemq ${await edgemqVersion()} on Deno ${Deno.version.deno}, child process; maxInflight ${settings.maxInflight}, maxQueuedMessages ${settings.maxQueued}`,
         stop: () => stopChild(child, "edgemq"),
       };
     },
   };
+}
+
+async function edgemqVersion(): Promise<string> {
+  try {
+    const cwd = new URL("../../", import.meta.url).pathname;
+    const out = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"], cwd, stdout: "piped", stderr: "null" }).output();
+    return `@${new TextDecoder().decode(out.stdout).trim()}`;
+  } catch {
+    return "";
+  }
 }
 
 export function externalTarget(address: string, pid: number | null): TargetSpec {
