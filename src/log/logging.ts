@@ -69,11 +69,12 @@ export const textFormatter: TextFormatter = getTextFormatter({
   category: ".",
   value: (v) => (typeof v === "string" ? v : renderValue(v)),
   format: ({ timestamp, level, category, message, record }) => {
+    const raw = typeof record.rawMessage === "string" ? record.rawMessage : "";
     const props = Object.entries(record.properties)
-      .filter(([k]) => !record.rawMessage.includes(`{${k}}`))
+      .filter(([k]) => !raw.includes(`{${k}}`))
       .map(([k, v]) => ` ${k}=${renderValue(v)}`)
       .join("");
-    return `${timestamp} [${level}] ${category}: ${message}${props}\n`;
+    return `${timestamp} [${level}] ${category}: ${message}${props}`;
   },
 });
 
