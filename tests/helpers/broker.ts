@@ -5,20 +5,11 @@
  * `EDGEMQ_E2E_TARGET=mosquitto` the same tests run against a real `mosquitto` child process
  * instead, which is how the expectations in tests/e2e were checked against a reference broker.
  */
+import type { BrokerOptions } from "../../mod.ts";
 import { delay, freePort } from "./wait.ts";
 
-/** The BrokerOptions these tests use (a subset of mod.ts's options, same names). */
-export interface TestBrokerOptions {
-  sysInterval?: number;
-  maxKeepAlive?: number;
-  maxInflight?: number;
-  receiveMaximum?: number;
-  maxQueuedMessages?: number;
-  maxPacketSize?: number;
-  topicAliasMaximum?: number;
-  retainAvailable?: boolean;
-  maximumQoS?: 0 | 1 | 2;
-}
+/** Options of the broker under test: mod.ts's `BrokerOptions` (the mosquitto target maps a few). */
+export type TestBrokerOptions = Partial<BrokerOptions>;
 
 export interface TestBroker {
   /** The bound TCP port on 127.0.0.1. */
@@ -53,12 +44,10 @@ export async function withBroker(
   }
 }
 
-// deno-lint-ignore no-explicit-any
-type StartBroker = (options: any) => Promise<{ port: number; close(): Promise<void> }>;
-
 async function startEdgemq(options: TestBrokerOptions): Promise<TestBroker> {
-  const mod = await import("../../mod.ts") as { startBroker: StartBroker };
-  const broker = await mod.startBroker({
+  // Imported lazily so that EDGEMQ_E2E_TARGET=mosquitto runs never load edgemq.
+  const { startBroker } = await import("../../mod.ts");
+  const broker = await startBroker({
     listeners: [{ host: "127.0.0.1", port: 0 }],
     ...options,
   });

@@ -197,3 +197,16 @@ export async function publish(
     `publish to ${topic} to complete`,
   );
 }
+
+/**
+ * User properties of a received message as [name, value] pairs in wire order. mqtt-packet
+ * groups repeated names into an array (keeping their order), so pairs with a repeated name come
+ * out adjacent.
+ */
+export function userProperties(m: Received): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(m.properties.userProperties ?? {})) {
+    for (const value of Array.isArray(v) ? v : [v]) out.push([k, value]);
+  }
+  return out;
+}
