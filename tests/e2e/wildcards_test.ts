@@ -50,7 +50,7 @@ for (const version of [4, 5] as const) {
       }
       const pub = await s.connect({ protocolVersion: version, clientId: `wc${version}-pub` });
       for (const t of TOPICS) await publish(pub, t, t, { qos: 1 });
-      for (const [filter, matches, c] of subs) {
+      for (const [, matches, c] of subs) {
         await c.inbox.waitForCount(matches.length, 3000).catch(() => {});
       }
       await delay(200);
