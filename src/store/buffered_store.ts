@@ -25,7 +25,13 @@ import {
   type SubscriptionRecord,
   type WillRecord,
 } from "./store.ts";
-import { type EncodedMessage, encodeProperties, messageSize, type Op } from "./encoding.ts";
+import {
+  type EncodedMessage,
+  encodeProperties,
+  type EnqueueOp,
+  messageSize,
+  type Op,
+} from "./encoding.ts";
 
 /** Everything a backend holds, read back at start-up, before expiry is applied. */
 export interface RawState {
@@ -296,11 +302,22 @@ export class BufferedStore implements Store {
     const m = this.#encode(message, message.expiresAt);
     if (!this.#reserve(m.size)) return null;
     const seq = ++this.#seq;
-    this.#push({ k: "enqueue", clientId, seq, m }, "enqueue");
+    this.#push({ k: "enqueue", clientId, seq, m, packetId: null }, "enqueue");
     return seq;
   }
 
   markInflight(clientId: string, seq: number, packetId: number): void {
+    // Online delivery (enqueue, then send at once) is written as one insert in state `publish`.
+    // Only when the enqueue is the very last op: no ack in between may see the packet id early.
+    const last = this.#pending[this.#pending.length - 1] as EnqueueOp | undefined;
+    if (
+      last !== undefined && last.k === "enqueue" && last.seq === seq &&
+      last.clientId === clientId &&
+      last.packetId === null && !this.#closed
+    ) {
+      last.packetId = packetId;
+      return;
+    }
     this.#push({ k: "inflight", clientId, seq, packetId }, "markInflight");
   }
 

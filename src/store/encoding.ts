@@ -62,6 +62,18 @@ export interface EncodedMessage {
   size: number;
 }
 
+/**
+ * Appends a message. `packetId` is set (state `publish`) when markInflight followed the enqueue
+ * at once, in the same batch: the two are then written as one row insert.
+ */
+export interface EnqueueOp {
+  k: "enqueue";
+  clientId: string;
+  seq: number;
+  m: EncodedMessage;
+  packetId: number | null;
+}
+
 /** Buffered mutations. `k` names the operation. */
 export type Op =
   | { k: "putSession"; s: SessionRecord }
@@ -69,7 +81,7 @@ export type Op =
   | { k: "setSubs"; clientId: string; subs: SubscriptionRecord[] }
   | { k: "putSub"; clientId: string; sub: SubscriptionRecord }
   | { k: "deleteSub"; clientId: string; topicFilter: string; shareGroup: string | null }
-  | { k: "enqueue"; clientId: string; seq: number; m: EncodedMessage }
+  | EnqueueOp
   | { k: "inflight"; clientId: string; seq: number; packetId: number }
   | { k: "pubrel"; clientId: string; packetId: number }
   | { k: "ack"; clientId: string; packetId: number }

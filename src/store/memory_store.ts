@@ -111,15 +111,18 @@ class MemoryBackend implements Backend {
         case "deleteSub":
           d.clients.get(op.clientId)?.subs.delete(subKey(op.topicFilter, op.shareGroup));
           break;
-        case "enqueue":
-          this.#client(op.clientId).messages.set(op.seq, {
+        case "enqueue": {
+          const c = this.#client(op.clientId);
+          c.messages.set(op.seq, {
             seq: op.seq,
-            state: STATE_CODE.queued,
-            packetId: null,
+            state: op.packetId === null ? STATE_CODE.queued : STATE_CODE.publish,
+            packetId: op.packetId,
             m: op.m,
           });
+          if (op.packetId !== null) c.inflight.set(op.packetId, op.seq);
           if (op.seq > d.maxSeq) d.maxSeq = op.seq;
           break;
+        }
         case "inflight": {
           const c = d.clients.get(op.clientId);
           const msg = c?.messages.get(op.seq);

@@ -22,9 +22,9 @@
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { type Backend, BufferedStore, defaultLogger, type RawState } from "./buffered_store.ts";
-import { decodeProperties, type Op, STATE_CODE, STATE_NAME } from "./encoding.ts";
+import { decodeProperties, type EnqueueOp, type Op, STATE_CODE, STATE_NAME } from "./encoding.ts";
 import type {
   FaultInjector,
   LoadedSession,
@@ -71,6 +71,9 @@ export class StoreOpenError extends Error {
     this.name = "StoreOpenError";
   }
 }
+
+/** Rows per multi-row INSERT / packet ids per batched DELETE. */
+const ROWS_PER_STATEMENT = 32;
 
 /** A damage found by the start-up check. */
 class DamageFound extends Error {}
@@ -218,6 +221,8 @@ class SqliteBackend implements Backend {
   readonly durable = true;
   readonly db: DatabaseSync;
   #s: Record<string, StatementSync>;
+  #inserts: StatementSync[] = [];
+  #acks: [StatementSync, StatementSync][] = [];
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -242,10 +247,6 @@ class SqliteBackend implements Backend {
       ),
       deleteSub: p(
         "DELETE FROM subscriptions WHERE client_id = ? AND share_group = ? AND topic_filter = ?",
-      ),
-      enqueue: p(
-        "INSERT INTO messages (seq, client_id, state, packet_id, topic, payload, qos, retain, " +
-          "properties, expires_at, size) VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?, ?, ?)",
       ),
       inflight: p(
         `UPDATE messages SET state = ${STATE_CODE.publish}, packet_id = ? WHERE seq = ? AND client_id = ?`,
@@ -311,12 +312,67 @@ class SqliteBackend implements Backend {
     );
   }
 
+  /** INSERT of `n` rows, prepared once per row count. */
+  #insertStmt(n: number): StatementSync {
+    let stmt = this.#inserts[n];
+    if (stmt === undefined) {
+      const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      stmt = this.db.prepare(
+        "INSERT INTO messages (seq, client_id, state, packet_id, topic, payload, qos, retain, " +
+          `properties, expires_at, size) VALUES ${Array(n).fill(row).join(", ")}`,
+      );
+      this.#inserts[n] = stmt;
+    }
+    return stmt;
+  }
+
+  #insertMessages(ops: EnqueueOp[], from: number, n: number): void {
+    const params: SQLInputValue[] = [];
+    for (let j = from; j < from + n; j++) {
+      const op = ops[j];
+      const m = op.m;
+      params.push(
+        op.seq,
+        op.clientId,
+        op.packetId === null ? STATE_CODE.queued : STATE_CODE.publish,
+        op.packetId,
+        m.topic,
+        m.payload,
+        m.qos,
+        m.retain ? 1 : 0,
+        m.props,
+        m.expiresAt,
+        m.size,
+      );
+    }
+    this.#insertStmt(n).run(...params);
+  }
+
+  #ackMany(ops: { clientId: string; packetId: number }[], from: number, n: number): number {
+    let pair = this.#acks[n];
+    if (pair === undefined) {
+      const list = Array(n).fill("?").join(", ");
+      const where = `WHERE client_id = ? AND packet_id IN (${list})`;
+      pair = [
+        this.db.prepare(`SELECT IFNULL(SUM(size), 0) AS n FROM messages ${where}`),
+        this.db.prepare(`DELETE FROM messages ${where}`),
+      ];
+      this.#acks[n] = pair;
+    }
+    const params: SQLInputValue[] = [ops[from].clientId];
+    for (let j = from; j < from + n; j++) params.push(ops[j].packetId);
+    const size = (pair[0].get(...params) as Row).n as number;
+    if (size > 0) pair[1].run(...params);
+    return size;
+  }
+
   commit(ops: Op[], fault: FaultInjector | undefined): number {
     const s = this.#s;
     let freed = 0;
     s.begin.run();
     try {
-      for (const op of ops) {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i];
         switch (op.k) {
           case "putSession":
             s.putSession.run(
@@ -344,18 +400,11 @@ class SqliteBackend implements Backend {
             s.deleteSub.run(op.clientId, op.shareGroup ?? "", op.topicFilter);
             break;
           case "enqueue": {
-            const m = op.m;
-            s.enqueue.run(
-              op.seq,
-              op.clientId,
-              m.topic,
-              m.payload,
-              m.qos,
-              m.retain ? 1 : 0,
-              m.props,
-              m.expiresAt,
-              m.size,
-            );
+            // Consecutive appends go in multi-row INSERTs: a statement call costs ~3.5 µs.
+            let n = 1;
+            while (n < ROWS_PER_STATEMENT && ops[i + n]?.k === "enqueue") n++;
+            this.#insertMessages(ops as EnqueueOp[], i, n);
+            i += n - 1;
             break;
           }
           case "inflight":
@@ -364,9 +413,20 @@ class SqliteBackend implements Backend {
           case "pubrel":
             s.pubrel.run(op.clientId, op.packetId);
             break;
-          case "ack":
-            freed += this.#sizeOf(s.ack, op.clientId, op.packetId);
+          case "ack": {
+            // Consecutive acks of one client: one SUM and one DELETE per chunk.
+            let n = 1;
+            while (n < ROWS_PER_STATEMENT) {
+              const next = ops[i + n];
+              if (next?.k !== "ack" || next.clientId !== op.clientId) break;
+              n++;
+            }
+            freed += n === 1
+              ? this.#sizeOf(s.ack, op.clientId, op.packetId)
+              : this.#ackMany(ops as { clientId: string; packetId: number }[], i, n);
+            i += n - 1;
             break;
+          }
           case "remove":
             freed += this.#sizeOf(s.remove, op.seq, op.clientId);
             break;
