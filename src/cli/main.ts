@@ -7,6 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { startBroker } from "../../mod.ts";
 import {
   ConfigError,
   type ConfigFlags,
@@ -309,7 +310,7 @@ if (import.meta.main) {
     out: (t) => writeAll(Deno.stdout, t),
     err: (t) => writeAll(Deno.stderr, t),
     env: Deno.env.toObject(),
-    startBroker: async () => (await import("../../mod.ts")).startBroker as unknown as StartBroker,
+    startBroker: () => Promise.resolve(startBroker as unknown as StartBroker),
     readStdin: readAllStdin,
   });
   Deno.exit(code);

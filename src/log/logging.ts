@@ -6,7 +6,6 @@
  */
 import {
   configureSync,
-  getJsonLinesFormatter,
   getTextFormatter,
   type LogRecord,
   resetSync,
@@ -67,7 +66,7 @@ function renderValue(value: unknown): string {
 export const textFormatter: TextFormatter = getTextFormatter({
   timestamp: "date-time-timezone",
   category: ".",
-  value: (v) => (typeof v === "string" ? v : renderValue(v)),
+  value: renderPlain,
   format: ({ timestamp, level, category, message, record }) => {
     const raw = typeof record.rawMessage === "string" ? record.rawMessage : "";
     const props = Object.entries(record.properties)
@@ -78,12 +77,33 @@ export const textFormatter: TextFormatter = getTextFormatter({
   },
 });
 
-/** `{"@timestamp":…,"level":"INFO","message":…,"logger":"edgemq.broker", …properties}` */
-export const jsonFormatter: TextFormatter = getJsonLinesFormatter({
-  categorySeparator: ".",
-  message: "rendered",
-  properties: "flatten",
-});
+function renderMessage(record: LogRecord): string {
+  return record.message
+    .map((part, i) => (i % 2 === 0 ? String(part) : renderPlain(part)))
+    .join("");
+}
+
+function renderPlain(value: unknown): string {
+  return typeof value === "string" ? value : renderValue(value);
+}
+
+/**
+ * `{"@timestamp":"…Z","level":"info","logger":"edgemq.broker","message":"…",…properties}`: one
+ * object per line; properties sit at the top level (the fixed fields win on a name clash).
+ */
+export const jsonFormatter: TextFormatter = (record: LogRecord) => {
+  const props: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record.properties)) {
+    props[k] = v instanceof Error ? { name: v.name, message: v.message } : v;
+  }
+  return JSON.stringify({
+    ...props,
+    "@timestamp": new Date(record.timestamp).toISOString(),
+    level: record.level,
+    logger: record.category.join("."),
+    message: renderMessage(record),
+  }) + "\n";
+};
 
 const encoder = new TextEncoder();
 

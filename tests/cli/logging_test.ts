@@ -46,9 +46,9 @@ Deno.test("json lines are one object per line with level, logger, message and pr
     assert.equal(lines.length, 1);
     assert.ok(lines[0].endsWith("\n"));
     const obj = JSON.parse(lines[0]);
-    assert.equal(obj.level, "WARN");
+    assert.equal(obj.level, "warning");
     assert.equal(obj.logger, "edgemq.cli");
-    assert.equal(obj.message, 'listening on "mqtt://127.0.0.1:1883"');
+    assert.equal(obj.message, "listening on mqtt://127.0.0.1:1883");
     assert.equal(obj.url, "mqtt://127.0.0.1:1883");
     assert.ok(obj["@timestamp"]);
   } finally {
