@@ -16,8 +16,9 @@ export interface BenchOptions {
   /** Publishes per write in max-rate mode. */
   batch: number;
   /**
-   * Max-rate mode: messages per publisher that may be sent but not yet received by the
-   * subscribers (0 = unbounded, TCP backpressure only: latency then measures socket buffers).
+   * Max-rate mode: deliveries (all publishers, all subscribers) that may be sent but not yet
+   * received (0 = unbounded, TCP backpressure only: latency then measures socket buffers).
+   * Latency at saturation is this divided by the throughput (Little's law).
    */
   outstanding: number;
   publishers: number;
@@ -38,7 +39,7 @@ export const DEFAULTS: BenchOptions = {
   payloadSize: 64,
   window: 100,
   batch: 32,
-  outstanding: 1000,
+  outstanding: 4000,
   publishers: 8,
   rate: 10_000,
   latencyQos: 0,
@@ -121,8 +122,9 @@ class Flow {
   stalls = 0;
   private waiters: (() => void)[] = [];
   constructor(readonly cap: number, readonly copies: number) {}
+  /** Deliveries sent but not yet received. */
   outstanding(): number {
-    return this.sent - (this.received + this.writtenOff) / this.copies;
+    return this.sent * this.copies - this.received - this.writtenOff;
   }
   onReceived = (n: number): void => {
     this.received += n;
@@ -157,7 +159,12 @@ async function connectMany(
   o: BenchOptions,
   n: number,
   prefix: string,
-  extra: { histogram?: Histogram; runTag?: number; readBufferSize?: number; onReceived?: (n: number) => void },
+  extra: {
+    histogram?: Histogram;
+    runTag?: number;
+    readBufferSize?: number;
+    onReceived?: (n: number) => void;
+  },
 ): Promise<Client[]> {
   return await Promise.all(
     Array.from({ length: n }, (_, i) =>
@@ -189,7 +196,15 @@ interface FlowSpec {
 }
 
 /** Publishers send until `state.running` is false, each as fast as TCP and its window allow. */
-async function maxRateLoop(c: Client, tmpl: ReturnType<typeof publishTemplate>, qos: number, window: number, batch: number, state: { running: boolean }, flow: Flow | null) {
+async function maxRateLoop(
+  c: Client,
+  tmpl: ReturnType<typeof publishTemplate>,
+  qos: number,
+  window: number,
+  batch: number,
+  state: { running: boolean },
+  flow: Flow | null,
+) {
   const w = Math.min(window, c.receiveMaximum);
   while (state.running && !c.closed) {
     if (flow && flow.outstanding() >= flow.cap) {
@@ -212,7 +227,14 @@ async function maxRateLoop(c: Client, tmpl: ReturnType<typeof publishTemplate>, 
 }
 
 /** One timer paces all publishers at `rate` msgs/s in total (1 ms ticks). */
-async function pacedLoop(pubs: Client[], tmpl: ReturnType<typeof publishTemplate>[], qos: number, window: number, rate: number, state: { running: boolean }) {
+async function pacedLoop(
+  pubs: Client[],
+  tmpl: ReturnType<typeof publishTemplate>[],
+  qos: number,
+  window: number,
+  rate: number,
+  state: { running: boolean },
+) {
   const t0 = performance.now();
   const per = rate / pubs.length / 1000;
   const base = pubs.map((c) => c.sent);
@@ -232,12 +254,16 @@ async function pacedLoop(pubs: Client[], tmpl: ReturnType<typeof publishTemplate
   }
 }
 
-async function runFlow(b: RunningBroker, o: BenchOptions, f: FlowSpec): Promise<{ metrics: Metrics; notes: string[] }> {
+async function runFlow(
+  b: RunningBroker,
+  o: BenchOptions,
+  f: FlowSpec,
+): Promise<{ metrics: Metrics; notes: string[] }> {
   const runTag = randomTag();
   const tag = runTag.toString(36);
   const hist = new Histogram();
   const notes: string[] = [];
-  const flow = f.rate || !o.outstanding ? null : new Flow(o.outstanding * f.publishers, f.copies);
+  const flow = f.rate || !o.outstanding ? null : new Flow(o.outstanding, f.copies);
   const subs = await connectMany(b, o, f.subscribers, `bs-${tag}-`, {
     histogram: hist,
     runTag,
@@ -248,7 +274,9 @@ async function runFlow(b: RunningBroker, o: BenchOptions, f: FlowSpec): Promise<
     await Promise.all(subs.map((s, i) => s.subscribe([f.subFilter(tag, i)], f.qos)));
     pubs.push(...await connectMany(b, o, f.publishers, `bp-${tag}-`, { readBufferSize: 4096 }));
     const payload = makePayload(o.payloadSize, runTag);
-    const tmpls = pubs.map((_, i) => publishTemplate(f.pubTopic(tag, i), payload, f.qos, false, o.level));
+    const tmpls = pubs.map((_, i) =>
+      publishTemplate(f.pubTopic(tag, i), payload, f.qos, false, o.level)
+    );
     await sleep(100);
     const state = { running: true };
     const loops = f.rate
@@ -284,7 +312,11 @@ async function runFlow(b: RunningBroker, o: BenchOptions, f: FlowSpec): Promise<
     const closedSubs = subs.filter((c) => c.closed).length;
     const closedPubs = pubs.filter((c) => c.closed).length;
     if (closedSubs + closedPubs > 0) {
-      notes.push(`${closedSubs} subscriber(s) / ${closedPubs} publisher(s) disconnected: ${[...subs, ...pubs].find((c) => c.error)?.error ?? "closed by broker"}`);
+      notes.push(
+        `${closedSubs} subscriber(s) / ${closedPubs} publisher(s) disconnected: ${
+          [...subs, ...pubs].find((c) => c.error)?.error ?? "closed by broker"
+        }`,
+      );
     }
     if (f.qos > 0) {
       const unacked = pubs.reduce((a, c) => a + c.sent - c.acked, 0);
@@ -297,7 +329,9 @@ async function runFlow(b: RunningBroker, o: BenchOptions, f: FlowSpec): Promise<
       p99_ms: hist.quantile(0.99) / 1000,
       max_ms: hist.max / 1000,
       drops: Math.max(0, s3.sent * f.copies - s3.received),
-      drop_pct: s3.sent > 0 ? 100 * Math.max(0, s3.sent * f.copies - s3.received) / (s3.sent * f.copies) : 0,
+      drop_pct: s3.sent > 0
+        ? 100 * Math.max(0, s3.sent * f.copies - s3.received) / (s3.sent * f.copies)
+        : 0,
       broker_cpu_pct: cpuPct(s0.broker, s1.broker, ms),
       broker_cpu_us_per_msg: brokerCpuUs !== null && delivered > 0 ? brokerCpuUs / delivered : null,
       broker_rss_mb: s1.broker ? s1.broker.rssKb / 1024 : null,
@@ -319,7 +353,8 @@ async function runFlow(b: RunningBroker, o: BenchOptions, f: FlowSpec): Promise<
 function fanin(qos: 0 | 1 | 2): Scenario {
   return {
     name: `fanin-qos${qos}`,
-    description: `8 publishers -> 1 wildcard subscriber, QoS ${qos}, 64 B, as fast as the broker takes them`,
+    description:
+      `8 publishers -> 1 wildcard subscriber, QoS ${qos}, 64 B, as fast as the broker takes them`,
     run: (b, o) =>
       runFlow(b, o, {
         publishers: o.publishers,
@@ -444,7 +479,9 @@ const idle: Scenario = {
       const i1 = b.pid ? sampleProc(b.pid) : null;
       const idleMs = performance.now() - ti0;
       const alive = clients.filter((c) => !c.closed).length;
-      if (alive < clients.length) notes.push(`${clients.length - alive} connections dropped while idle`);
+      if (alive < clients.length) {
+        notes.push(`${clients.length - alive} connections dropped while idle`);
+      }
       const rssDelta = before && i1 ? i1.rssKb - before.rssKb : null;
       return {
         metrics: {
@@ -471,7 +508,8 @@ const idle: Scenario = {
 
 const retained: Scenario = {
   name: "retained",
-  description: "10,000 retained messages delivered to fresh '#' subscribers (repeated for the window)",
+  description:
+    "10,000 retained messages delivered to fresh '#' subscribers (repeated for the window)",
   async run(b, o) {
     const notes: string[] = [];
     const runTag = randomTag();
@@ -548,7 +586,9 @@ const retained: Scenario = {
       const c1 = b.pid ? sampleProc(b.pid) : null;
       const self1 = sampleProc("self");
       const wallMs = performance.now() - windowStart;
-      if (incomplete) notes.push(`${incomplete} of ${rounds} subscribers got fewer than ${n} retained messages`);
+      if (incomplete) {
+        notes.push(`${incomplete} of ${rounds} subscribers got fewer than ${n} retained messages`);
+      }
       return {
         metrics: {
           retained: n,
@@ -569,7 +609,9 @@ const retained: Scenario = {
     } finally {
       if (!b.owned && !pub.closed) { // clear what we retained on a broker we do not own
         const empty = new Uint8Array(0);
-        for (let i = 0; i < n; i++) pub.appendPublishes(publishTemplate(topics[i], empty, 0, true, o.level), 1);
+        for (let i = 0; i < n; i++) {
+          pub.appendPublishes(publishTemplate(topics[i], empty, 0, true, o.level), 1);
+        }
         await pub.flush();
       }
       await pub.disconnect();

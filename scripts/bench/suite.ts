@@ -10,9 +10,45 @@
  * loopback port); the load generator runs in this process and reports its own CPU.
  * Results: printed, and written to bench-results/brokers-<time>.{json,md}.
  */
-import { DEFAULTS, type BenchOptions, findScenario, SCENARIOS, type ScenarioResult } from "./scenarios.ts";
-import { DEFAULT_SETTINGS, edgemqTarget, externalTarget, mosquittoTarget, type TargetSpec } from "./targets.ts";
-import { markdownTable, notesText } from "./report.ts";
+import {
+  type BenchOptions,
+  DEFAULTS,
+  findScenario,
+  type ScenarioResult,
+  SCENARIOS,
+} from "./scenarios.ts";
+import {
+  DEFAULT_SETTINGS,
+  edgemqTarget,
+  externalTarget,
+  mosquittoTarget,
+  type TargetSpec,
+} from "./targets.ts";
+import { fmt, markdownTable, METRICS, notesText } from "./report.ts";
+
+/** The metric that ranks repeated runs (first one present). */
+const PRIMARY = ["delivered_per_s", "connect_per_s"];
+
+/** The run with the median primary metric; notes the spread when there are several. */
+function median(rs: ScenarioResult[]): ScenarioResult {
+  if (rs.length === 1) return rs[0];
+  const ok = rs.filter((r) => !r.error);
+  if (ok.length === 0) return rs[0];
+  const key = PRIMARY.find((k) => ok[0].metrics[k] != null);
+  if (!key) return ok[0];
+  const sorted = [...ok].sort((a, b) => (a.metrics[key] ?? 0) - (b.metrics[key] ?? 0));
+  const m = sorted[Math.floor((sorted.length - 1) / 2)];
+  const vals = sorted.map((r) => fmt(r.metrics[key])).join(", ");
+  return {
+    ...m,
+    notes: [
+      ...m.notes,
+      `median of ${ok.length} runs by ${METRICS[key]?.label ?? key}: ${vals}${
+        ok.length < rs.length ? ` (${rs.length - ok.length} failed)` : ""
+      }`,
+    ],
+  };
+}
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 
@@ -36,7 +72,9 @@ options:
   --mqtt 4|5     protocol level (default ${DEFAULTS.level})          --payload N   bytes (default ${DEFAULTS.payloadSize})
   --window N     QoS 1/2 in-flight per publisher (default ${DEFAULTS.window}, capped by Receive Maximum)
   --batch N      publishes per write (default ${DEFAULTS.batch})      --publishers N (default ${DEFAULTS.publishers})
-  --outstanding N  max-rate: sent-but-not-received per publisher (default ${DEFAULTS.outstanding}; 0 = TCP only)
+  --outstanding N  max-rate: deliveries sent but not yet received, in total (default ${DEFAULTS.outstanding};
+                   0 = TCP backpressure only)
+  --repeat N     run each scenario N times per broker, interleaved; report the median run
   --rate N       latency: total msgs/s (default ${DEFAULTS.rate})    --qos 0|1|2   latency QoS (default 0)
   --subscribers N  fanout subscribers (default ${DEFAULTS.fanoutSubscribers})
   --connections N  idle connections (default ${DEFAULTS.idleConnections})
@@ -50,6 +88,7 @@ export interface ParsedArgs {
   options: BenchOptions;
   targets: TargetSpec[];
   outDir: string;
+  repeat: number;
 }
 
 export function parseArgs(args: string[]): ParsedArgs {
@@ -61,10 +100,13 @@ export function parseArgs(args: string[]): ParsedArgs {
   let againstPid: number | null = null;
   const mosqConf: string[] = [];
   const settings = { ...DEFAULT_SETTINGS };
+  let repeat = 1;
   let outDir = new URL("../../bench-results/", import.meta.url).pathname;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const [flag, inline] = a.startsWith("--") && a.includes("=")
+      ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+      : [a, undefined];
     const val = () => {
       const v = inline ?? args[++i];
       if (v === undefined) throw new Error(`${flag} needs a value`);
@@ -76,41 +118,93 @@ export function parseArgs(args: string[]): ParsedArgs {
       return v;
     };
     switch (flag) {
-      case "--mosquitto": mosquitto = true; break;
-      case "--no-edgemq": edgemq = false; break;
-      case "--edgemq": edgemq = true; break;
-      case "--against": against = val(); break;
-      case "--against-pid": againstPid = num(); break;
-      case "--mosquitto-conf": mosqConf.push(val()); break;
-      case "--max-inflight": settings.maxInflight = num(); break;
-      case "--max-queued": settings.maxQueued = num(); break;
-      case "--duration": o.durationS = num(); break;
-      case "--warmup": o.warmupS = num(); break;
+      case "--mosquitto":
+        mosquitto = true;
+        break;
+      case "--no-edgemq":
+        edgemq = false;
+        break;
+      case "--edgemq":
+        edgemq = true;
+        break;
+      case "--against":
+        against = val();
+        break;
+      case "--against-pid":
+        againstPid = num();
+        break;
+      case "--mosquitto-conf":
+        mosqConf.push(val());
+        break;
+      case "--max-inflight":
+        settings.maxInflight = num();
+        break;
+      case "--max-queued":
+        settings.maxQueued = num();
+        break;
+      case "--duration":
+        o.durationS = num();
+        break;
+      case "--warmup":
+        o.warmupS = num();
+        break;
       case "--mqtt": {
         const l = num();
         if (l !== 4 && l !== 5) throw new Error("--mqtt expects 4 or 5");
         o.level = l;
         break;
       }
-      case "--payload": o.payloadSize = Math.max(12, num()); break;
-      case "--window": o.window = Math.max(1, num()); break;
-      case "--batch": o.batch = Math.max(1, num()); break;
-      case "--outstanding": o.outstanding = num(); break;
-      case "--publishers": o.publishers = Math.max(1, num()); break;
-      case "--rate": o.rate = Math.max(1, num()); break;
+      case "--payload":
+        o.payloadSize = Math.max(12, num());
+        break;
+      case "--window":
+        o.window = Math.max(1, num());
+        break;
+      case "--batch":
+        o.batch = Math.max(1, num());
+        break;
+      case "--outstanding":
+        o.outstanding = num();
+        break;
+      case "--publishers":
+        o.publishers = Math.max(1, num());
+        break;
+      case "--rate":
+        o.rate = Math.max(1, num());
+        break;
       case "--qos": {
         const q = num();
         if (q !== 0 && q !== 1 && q !== 2) throw new Error("--qos expects 0, 1 or 2");
         o.latencyQos = q;
         break;
       }
-      case "--subscribers": o.fanoutSubscribers = Math.max(1, num()); break;
-      case "--shared-subscribers": o.sharedSubscribers = Math.max(1, num()); break;
-      case "--connections": o.idleConnections = Math.max(1, num()); break;
-      case "--retained": o.retainedCount = Math.max(1, num()); break;
-      case "--out": outDir = val(); break;
-      case "--verbose": case "-v": o.verbose = true; break;
-      case "--help": case "-h": console.log(usage()); Deno.exit(0); break;
+      case "--subscribers":
+        o.fanoutSubscribers = Math.max(1, num());
+        break;
+      case "--shared-subscribers":
+        o.sharedSubscribers = Math.max(1, num());
+        break;
+      case "--connections":
+        o.idleConnections = Math.max(1, num());
+        break;
+      case "--retained":
+        o.retainedCount = Math.max(1, num());
+        break;
+      case "--out":
+        outDir = val();
+        break;
+      case "--repeat":
+        repeat = Math.max(1, Math.floor(num()));
+        break;
+      case "--verbose":
+      case "-v":
+        o.verbose = true;
+        break;
+      case "--help":
+      case "-h":
+        console.log(usage());
+        Deno.exit(0);
+        break;
       default:
         if (flag.startsWith("-")) throw new Error(`unknown option ${flag}\n\n${usage()}`);
         if (flag === "all" || flag === "brokers") names.push(...SCENARIO_NAMES);
@@ -123,8 +217,16 @@ export function parseArgs(args: string[]): ParsedArgs {
   if (edgemq) targets.push(edgemqTarget(settings));
   if (mosquitto) targets.push(mosquittoTarget(settings, mosqConf));
   if (against) targets.push(externalTarget(against, againstPid));
-  if (targets.length === 0) throw new Error("no broker to measure (--no-edgemq without --mosquitto / --against)");
-  return { scenarios: names.length ? [...new Set(names)] : SCENARIO_NAMES, options: o, targets, outDir };
+  if (targets.length === 0) {
+    throw new Error("no broker to measure (--no-edgemq without --mosquitto / --against)");
+  }
+  return {
+    scenarios: names.length ? [...new Set(names)] : SCENARIO_NAMES,
+    options: o,
+    targets,
+    outDir,
+    repeat,
+  };
 }
 
 export async function runSuite(p: ParsedArgs): Promise<ScenarioResult[]> {
@@ -133,32 +235,45 @@ export async function runSuite(p: ParsedArgs): Promise<ScenarioResult[]> {
   const targetNames: string[] = [];
   const o = p.options;
   console.error(
-    `edgemq broker bench: ${p.scenarios.join(", ")} | warm-up ${o.warmupS} s, window ${o.durationS} s, MQTT level ${o.level}, ${o.payloadSize} B`,
+    `edgemq broker bench: ${
+      p.scenarios.join(", ")
+    } | warm-up ${o.warmupS} s, window ${o.durationS} s, MQTT level ${o.level}, ${o.payloadSize} B`,
   );
   for (const name of p.scenarios) {
     const sc = findScenario(name)!;
-    for (const t of p.targets) {
-      let label = t.name;
-      const r: ScenarioResult = { scenario: name, target: label, metrics: {}, notes: [] };
-      let broker;
-      try {
-        broker = await t.start();
-        label = r.target = broker.name;
-        descriptions.set(label, broker.description);
-        console.error(`▶ ${name} on ${label} (port ${broker.port}${broker.pid ? `, pid ${broker.pid}` : ""})`);
-        const { metrics, notes } = await sc.run(broker, o);
-        r.metrics = metrics;
-        r.notes = notes;
-      } catch (e) {
-        r.error = e instanceof Error ? e.message : String(e);
-        console.error(`  ✗ ${name} on ${label}: ${r.error}`);
-      } finally {
-        await broker?.stop();
+    const runs = new Map<TargetSpec, ScenarioResult[]>();
+    for (let rep = 0; rep < p.repeat; rep++) {
+      for (const t of p.targets) {
+        let label = t.name;
+        const r: ScenarioResult = { scenario: name, target: label, metrics: {}, notes: [] };
+        let broker;
+        try {
+          broker = await t.start();
+          label = r.target = broker.name;
+          descriptions.set(label, broker.description);
+          console.error(
+            `▶ ${name} on ${label} (port ${broker.port}${
+              broker.pid ? `, pid ${broker.pid}` : ""
+            })` +
+              (p.repeat > 1 ? ` run ${rep + 1}/${p.repeat}` : ""),
+          );
+          const { metrics, notes } = await sc.run(broker, o);
+          r.metrics = metrics;
+          r.notes = notes;
+          const key = PRIMARY.find((k) => metrics[k] != null);
+          if (key) console.error(`  ${METRICS[key]?.label ?? key}: ${fmt(metrics[key])}`);
+        } catch (e) {
+          r.error = e instanceof Error ? e.message : String(e);
+          console.error(`  ✗ ${name} on ${label}: ${r.error}`);
+        } finally {
+          await broker?.stop();
+        }
+        if (!targetNames.includes(label)) targetNames.push(label);
+        runs.set(t, [...(runs.get(t) ?? []), r]);
+        await new Promise((res) => setTimeout(res, 300));
       }
-      if (!targetNames.includes(label)) targetNames.push(label);
-      results.push(r);
-      await new Promise((res) => setTimeout(res, 300));
     }
+    for (const rs of runs.values()) results.push(median(rs));
   }
   const table = markdownTable(results, targetNames);
   const notes = notesText(results);
@@ -166,7 +281,9 @@ export async function runSuite(p: ParsedArgs): Promise<ScenarioResult[]> {
     `# edgemq broker benchmark — ${new Date().toISOString()}`,
     "",
     `Machine: ${navigator.hardwareConcurrency} CPUs, ${Deno.build.os}/${Deno.build.arch}; Deno ${Deno.version.deno}. ` +
-    `Warm-up ${o.warmupS} s, measuring window ${o.durationS} s, MQTT level ${o.level}, payload ${o.payloadSize} B, ` +
+    `Warm-up ${o.warmupS} s, measuring window ${o.durationS} s${
+      p.repeat > 1 ? `, median of ${p.repeat} interleaved runs` : ""
+    }, MQTT level ${o.level}, payload ${o.payloadSize} B, ` +
     `QoS 1/2 window ${o.window}/publisher, ${o.batch} publishes/write. Latency = publisher send → subscriber read.`,
     "",
     ...[...descriptions].map(([k, v]) => `- **${k}**: ${v}`),
@@ -181,7 +298,16 @@ export async function runSuite(p: ParsedArgs): Promise<ScenarioResult[]> {
     await Deno.writeTextFile(`${base}.md`, md);
     await Deno.writeTextFile(
       `${base}.json`,
-      JSON.stringify({ date: new Date().toISOString(), options: o, brokers: Object.fromEntries(descriptions), results }, null, 2),
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          options: o,
+          brokers: Object.fromEntries(descriptions),
+          results,
+        },
+        null,
+        2,
+      ),
     );
     await Deno.writeTextFile(`${p.outDir.replace(/\/$/, "")}/brokers-latest.md`, md);
     console.error(`results: ${base}.{md,json}`);
