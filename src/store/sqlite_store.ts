@@ -527,15 +527,18 @@ class SqliteBackend implements Backend {
         subscriptionId: r.subscription_id as number | null,
       });
     }
+    // The biggest table: rows as arrays, small ints packed in one column, .all() rather than
+    // iterate() (one native call); ~1.5 µs per row, of which the payload copy is half.
     const msgStmt = db.prepare(
-      "SELECT seq, client_id, state, packet_id, topic, payload, qos, retain, properties, " +
-        "expires_at FROM messages ORDER BY seq",
+      "SELECT seq, client_id, state | (qos << 2) | (retain << 4), packet_id, topic, payload, " +
+        "properties, expires_at FROM messages ORDER BY seq",
     );
-    // Rows as arrays: faster to build than objects for the biggest table (not in the types yet).
     (msgStmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    const rows = msgStmt.all() as unknown as unknown[][];
     let last: LoadedSession | undefined;
     let lastId = "";
-    for (const r of msgStmt.iterate() as Iterable<unknown[]>) {
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
       const clientId = r[1] as string;
       if (last === undefined || clientId !== lastId) {
         last = byClient.get(clientId);
@@ -545,19 +548,21 @@ class SqliteBackend implements Backend {
         orphans.add(clientId);
         continue;
       }
+      const flags = r[2] as number;
       const m: OutgoingMessage = {
         seq: r[0] as number,
-        state: STATE_NAME[r[2] as number],
+        state: STATE_NAME[flags & 3],
         packetId: r[3] as number | null,
         topic: r[4] as string,
         payload: r[5] as Uint8Array,
-        qos: r[6] as QoS,
-        retain: r[7] === 1,
-        expiresAt: r[9] as number | null,
+        qos: ((flags >> 2) & 3) as QoS,
+        retain: (flags & 16) !== 0,
+        expiresAt: r[7] as number | null,
       };
-      if (r[8] !== null) m.properties = decodeProperties(r[8] as string);
+      if (r[6] !== null) m.properties = decodeProperties(r[6] as string);
       last.messages.push(m);
     }
+    rows.length = 0;
     const qos2 = db.prepare("SELECT * FROM incoming_qos2 ORDER BY client_id, packet_id").all();
     for (const r of qos2 as Row[]) {
       const loaded = byClient.get(r.client_id as string);
