@@ -273,10 +273,27 @@ export class Broker {
     pump(this, session);
   }
 
+  /**
+   * Counts a dropped message. Logged at debug level each time, and as one warning at most every
+   * 10 s (with the count since the last one) so that a flood of drops cannot flood the log.
+   */
   countDropped(session: Session, why: string): void {
     this.stats.publishDropped++;
+    this.#dropsSinceWarn++;
     this.log.debug("dropped a message for {client}: {why}", { client: session.clientId, why });
+    const now = this.clock.now();
+    if (now - this.#lastDropWarn >= 10_000) {
+      this.log.warn("dropped {n} message(s) in the last period; latest for {client}: {why}", {
+        n: this.#dropsSinceWarn,
+        client: session.clientId,
+        why,
+      });
+      this.#lastDropWarn = now;
+      this.#dropsSinceWarn = 0;
+    }
   }
+  #lastDropWarn = -Infinity;
+  #dropsSinceWarn = 0;
 
   /** Adds or replaces a subscription; returns true if one existed on that filter (MQTT-3.8.4-3). */
   addSubscription(session: Session, sub: StoredSubscription): boolean {

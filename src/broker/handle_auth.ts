@@ -1,7 +1,7 @@
 /**
  * AUTH (MQTT 5 §3.15). edgemq supports no enhanced authentication method yet, so a CONNECT with
  * an Authentication Method is refused (0x8C, see handle_connect.ts) and a client that never
- * named one must not send AUTH: that is a Protocol Error (MQTT 5 §4.12, MQTT-3.15.?).
+ * named one must not send AUTH: that is a Protocol Error (MQTT 5 §4.12).
  *
  * Pure: no Deno API.
  *

@@ -74,7 +74,7 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     // MQTT 5 §3.3.4: more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum -> 0x93.
     if (v5 && conn.pendingAcks + session.incomingQos2.size >= o.receiveMaximum) {
       return conn.protocolError(
-        `more than Receive Maximum (${o.receiveMaximum}) unacknowledged QoS 1/2 PUBLISH [MQTT-3.3.4-7]`,
+        `more than Receive Maximum (${o.receiveMaximum}) unacknowledged QoS 1/2 PUBLISH (MQTT 5 §3.3.4; client side MQTT-3.3.4-7)`,
         ReasonCode.ReceiveMaximumExceeded,
       );
     }

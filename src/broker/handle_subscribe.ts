@@ -13,7 +13,7 @@ import { offer } from "./delivery.ts";
 import type { OutgoingEntry, StoredSubscription } from "./session.ts";
 import { parseSubscriptionFilter } from "./shared_filter.ts";
 
-/** 3.1.1 SUBACK failure return code (MQTT-3.9.3-? : 0x80). */
+/** 3.1.1 SUBACK failure return code 0x80 (3.1.1 §3.9.3). */
 const FAILURE_V4 = 0x80;
 
 export function handleSubscribe(conn: Connection, p: SubscribePacket): void {
@@ -48,7 +48,7 @@ export function handleSubscribe(conn: Connection, p: SubscribePacket): void {
     } else if (!broker.hooks.authorizeSubscribe(conn.info(), s.topicFilter, s.qos)) {
       code = v5 ? ReasonCode.NotAuthorized : FAILURE_V4; // 0x87
     } else {
-      // MQTT-3.8.4-6 (3.1.1) / MQTT-3.9.3-? : granted QoS may be lower than requested.
+      // MQTT-3.8.4-6 (3.1.1) / MQTT-3.8.4-7 (5.0): the granted QoS may be lower than requested.
       const qos = (s.qos < o.maximumQoS ? s.qos : o.maximumQoS) as QoS;
       const sub: StoredSubscription = {
         raw: s.topicFilter,
@@ -84,7 +84,7 @@ export function handleSubscribe(conn: Connection, p: SubscribePacket): void {
     const now = broker.clock.now();
     for (const sub of retainedFor) {
       for (const r of broker.retained.match(sub.filter, now)) {
-        // MQTT-3.3.1-8 (3.1.1) / MQTT-3.3.1-? (5.0): retained messages sent because of a new
+        // MQTT-3.3.1-8 (3.1.1) / MQTT 5 §3.3.1.3: retained messages sent because of a new
         // subscription carry RETAIN 1.
         const entry: OutgoingEntry = {
           message: {

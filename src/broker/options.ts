@@ -65,7 +65,7 @@ export interface BrokerOptions {
   sessionExpiryDefault: number;
   /**
    * Largest Session Expiry Interval (seconds) an MQTT 5 client may ask for; a larger request
-   * is lowered and the used value is returned in CONNACK [MQTT-3.2.2-?]. Default 0xFFFFFFFF
+   * is lowered and the used value is returned in CONNACK (MQTT 5 §3.2.2.3.2). Default 0xFFFFFFFF
    * (no cap, like Mosquitto).
    */
   maxSessionExpiry: number;

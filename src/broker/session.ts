@@ -25,7 +25,7 @@ export interface StoredSubscription {
   noLocal: boolean;
   retainAsPublished: boolean;
   retainHandling: 0 | 1 | 2;
-  /** MQTT 5 Subscription Identifier (MQTT-3.8.2-?), 1..268435455. */
+  /** MQTT 5 Subscription Identifier (MQTT 5 §3.8.2.1.2), 1..268435455. */
   subscriptionId?: number;
 }
 
@@ -83,7 +83,7 @@ export class Session {
   readonly subscriptions = new Map<string, StoredSubscription>();
   /** Outgoing QoS 1/2 in flight, by packet id, in send order (Map keeps insertion order). */
   readonly inflight = new Map<number, OutgoingEntry>();
-  /** Incoming QoS 2 packet ids: PUBREC sent, PUBREL not yet received (MQTT-4.3.3-?). */
+  /** Incoming QoS 2 packet ids: PUBREC sent, PUBREL not yet received (MQTT-4.3.3-2 (3.1.1)). */
   readonly incomingQos2 = new Set<number>();
   #queue: OutgoingEntry[] = [];
   #head = 0;
