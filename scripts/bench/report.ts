@@ -82,6 +82,16 @@ export function markdownTable(results: ScenarioResult[], targets: string[]): str
 
 export function notesText(results: ScenarioResult[]): string {
   const out: string[] = [];
+  for (const r of results) {
+    const other = r.metrics.other_cpu_pct;
+    const lg = r.metrics.loadgen_cpu_pct;
+    if (other != null && other > 25) {
+      out.push(`- ${r.scenario} / ${r.target}: ⚠ other processes used ${other.toFixed(0)} % CPU during the window — the machine was busy, numbers are unreliable`);
+    }
+    if (lg != null && lg > 85) {
+      out.push(`- ${r.scenario} / ${r.target}: ⚠ load generator at ${lg.toFixed(0)} % CPU — it may be the bottleneck`);
+    }
+  }
   for (const r of results) for (const n of r.notes) out.push(`- ${r.scenario} / ${r.target}: ${n}`);
   return out.join("\n");
 }

@@ -91,7 +91,11 @@ export interface ParsedArgs {
   repeat: number;
 }
 
-export function parseArgs(args: string[]): ParsedArgs {
+/**
+ * `lenient`: ignore unknown flags (main.ts passes every flag to every bench module, e.g. the
+ * codec bench's `--time=S`).
+ */
+export function parseArgs(args: string[], lenient = false): ParsedArgs {
   const o: BenchOptions = { ...DEFAULTS };
   const names: string[] = [];
   let edgemq = true;
@@ -206,7 +210,10 @@ export function parseArgs(args: string[]): ParsedArgs {
         Deno.exit(0);
         break;
       default:
-        if (flag.startsWith("-")) throw new Error(`unknown option ${flag}\n\n${usage()}`);
+        if (flag.startsWith("-")) {
+          if (lenient) break;
+          throw new Error(`unknown option ${flag}\n\n${usage()}`);
+        }
         if (flag === "all" || flag === "brokers") names.push(...SCENARIO_NAMES);
         else if (flag === "fanin") names.push("fanin-qos0", "fanin-qos1", "fanin-qos2");
         else if (findScenario(flag)) names.push(flag);
@@ -317,11 +324,18 @@ export async function runSuite(p: ParsedArgs): Promise<ScenarioResult[]> {
   return results;
 }
 
-/** Entry point, also used by scripts/bench/main.ts. */
-export async function main(args: string[]): Promise<void> {
+/**
+ * Entry point for scripts/bench/main.ts: `args` are the broker scenario names it selected plus
+ * every flag (`--flag=value`; flags of other bench modules are ignored).
+ */
+export function run(args: string[]): Promise<void> {
+  return main(args, true);
+}
+
+export async function main(args: string[], lenient = false): Promise<void> {
   let parsed: ParsedArgs;
   try {
-    parsed = parseArgs(args);
+    parsed = parseArgs(args, lenient);
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);
     Deno.exit(2);
