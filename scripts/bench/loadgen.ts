@@ -19,8 +19,8 @@ import {
   encodeConnect,
   encodeSubscribe,
   type MqttLevel,
-  publishTemplate,
   type PublishTemplate,
+  publishTemplate,
   readNumericProps,
   readVarint,
 } from "./wire.ts";
@@ -150,9 +150,7 @@ export class Client {
     const conn = await Deno.connect({ hostname: o.hostname, port: o.port });
     conn.setNoDelay(true);
     const c = new Client(conn, o);
-    const ack = new Promise<{ code: number; props: Map<number, number> }>((res) =>
-      c.connack = res
-    );
+    const ack = new Promise<{ code: number; props: Map<number, number> }>((res) => c.connack = res);
     c.readLoop();
     c.append(encodeConnect(o));
     await c.flush();
@@ -173,7 +171,9 @@ export class Client {
   private closedPromise(): Promise<never> {
     return new Promise((_, rej) => {
       if (this.closed) rej(new Error(`connection closed: ${this.error ?? "by peer"}`));
-      else this.closeWaiters.push(() => rej(new Error(`connection closed: ${this.error ?? "by peer"}`)));
+      else {this.closeWaiters.push(() =>
+          rej(new Error(`connection closed: ${this.error ?? "by peer"}`))
+        );}
     });
   }
 

@@ -53,18 +53,29 @@ function ratio(a: number | null | undefined, b: number | null | undefined): stri
 export function markdownTable(results: ScenarioResult[], targets: string[]): string {
   const cols = ["scenario", "metric", ...targets];
   if (targets.length >= 2) cols.push(`${targets[0]}/${targets[1]}`);
-  const lines = [`| ${cols.join(" | ")} |`, `| ${cols.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`];
+  const lines = [
+    `| ${cols.join(" | ")} |`,
+    `| ${cols.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`,
+  ];
   const scenarios = [...new Set(results.map((r) => r.scenario))];
   for (const s of scenarios) {
     const rows = results.filter((r) => r.scenario === s);
     const byTarget = new Map(rows.map((r) => [r.target, r]));
     const keys: string[] = [];
-    for (const r of rows) for (const k of Object.keys(r.metrics)) if (!keys.includes(k)) keys.push(k);
+    for (const r of rows) {
+      for (const k of Object.keys(r.metrics)) if (!keys.includes(k)) keys.push(k);
+    }
     let first = true;
     for (const t of targets) {
       const r = byTarget.get(t);
       if (r?.error) {
-        lines.push(`| ${first ? `**${s}**` : ""} | error | ${targets.map((x) => (x === t ? r.error!.replace(/\|/g, "/").slice(0, 120) : "")).join(" | ")}${targets.length >= 2 ? " | " : ""} |`);
+        lines.push(
+          `| ${first ? `**${s}**` : ""} | error | ${
+            targets.map((x) => (x === t ? r.error!.replace(/\|/g, "/").slice(0, 120) : "")).join(
+              " | ",
+            )
+          }${targets.length >= 2 ? " | " : ""} |`,
+        );
         first = false;
       }
     }
@@ -86,10 +97,18 @@ export function notesText(results: ScenarioResult[]): string {
     const other = r.metrics.other_cpu_pct;
     const lg = r.metrics.loadgen_cpu_pct;
     if (other != null && other > 25) {
-      out.push(`- ${r.scenario} / ${r.target}: ⚠ other processes used ${other.toFixed(0)} % CPU during the window — the machine was busy, numbers are unreliable`);
+      out.push(
+        `- ${r.scenario} / ${r.target}: ⚠ other processes used ${
+          other.toFixed(0)
+        } % CPU during the window — the machine was busy, numbers are unreliable`,
+      );
     }
     if (lg != null && lg > 85) {
-      out.push(`- ${r.scenario} / ${r.target}: ⚠ load generator at ${lg.toFixed(0)} % CPU — it may be the bottleneck`);
+      out.push(
+        `- ${r.scenario} / ${r.target}: ⚠ load generator at ${
+          lg.toFixed(0)
+        } % CPU — it may be the bottleneck`,
+      );
     }
   }
   for (const r of results) for (const n of r.notes) out.push(`- ${r.scenario} / ${r.target}: ${n}`);

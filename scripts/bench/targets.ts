@@ -22,7 +22,8 @@ export function sampleProc(pid: number | "self"): ProcSample | null {
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kb = (key: string) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+)`, "m"))?.[1] ?? NaN);
+    const kb = (key: string) =>
+      Number(status.match(new RegExp(`^${key}:\\s+(\\d+)`, "m"))?.[1] ?? NaN);
     return { cpuUs: ticks * (1_000_000 / CLK_TCK), rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
   } catch {
     return null;
@@ -32,7 +33,9 @@ export function sampleProc(pid: number | "self"): ProcSample | null {
 /** Busy CPU time of the whole machine (all cores), µs, from /proc/stat. */
 export function sampleMachineBusyUs(): number | null {
   try {
-    const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(
+      Number,
+    );
     const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal (guest is in user)
     return (total - f[3] - f[4]) * (1_000_000 / CLK_TCK); // minus idle, iowait
   } catch {
@@ -68,7 +71,12 @@ export interface TargetSpec {
   start(): Promise<RunningBroker>;
 }
 
-async function waitForPort(hostname: string, port: number, child: Deno.ChildProcess | null, ms = 10_000) {
+async function waitForPort(
+  hostname: string,
+  port: number,
+  child: Deno.ChildProcess | null,
+  ms = 10_000,
+) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     try {
@@ -108,7 +116,11 @@ async function stopChild(child: Deno.ChildProcess, name: string): Promise<void> 
 }
 
 /** Collects a child's output in the background so the pipe never fills; keeps the tail. */
-function drain(stream: ReadableStream<Uint8Array>, sink: { text: string }, onLine?: (l: string) => void) {
+function drain(
+  stream: ReadableStream<Uint8Array>,
+  sink: { text: string },
+  onLine?: (l: string) => void,
+) {
   (async () => {
     const dec = new TextDecoder();
     let pending = "";
@@ -156,7 +168,11 @@ export function mosquittoTarget(settings: BrokerSettings, extraConf: string[] = 
       await Deno.writeTextFile(`${dir}/mosquitto.conf`, conf.join("\n") + "\n");
       let version = "mosquitto";
       try {
-        const v = await new Deno.Command(MOSQUITTO_BIN, { args: ["-h"], stdout: "piped", stderr: "piped" }).output();
+        const v = await new Deno.Command(MOSQUITTO_BIN, {
+          args: ["-h"],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
         version = new TextDecoder().decode(v.stdout).match(/mosquitto version \S+/)?.[0] ?? version;
       } catch { /* keep default */ }
       const child = new Deno.Command(MOSQUITTO_BIN, {
@@ -233,7 +249,9 @@ export function edgemqTarget(settings: BrokerSettings): TargetSpec {
           child.status.then((s): number => {
             throw new Error(`edgemq exited (${s.code}): ${log.text.trim().slice(-1500)}`);
           }),
-          new Promise<number>((_, rej) => setTimeout(() => rej(new Error(`edgemq did not start: ${log.text}`)), 30_000)),
+          new Promise<number>((_, rej) =>
+            setTimeout(() => rej(new Error(`edgemq did not start: ${log.text}`)), 30_000)
+          ),
         ]);
       } catch (e) {
         await stopChild(child, "edgemq");
@@ -245,7 +263,8 @@ export function edgemqTarget(settings: BrokerSettings): TargetSpec {
         port,
         pid: child.pid,
         owned: true,
-        description: `edgemq ${await edgemqVersion()} on Deno ${Deno.version.deno}, child process; maxInflight ${settings.maxInflight}, maxQueuedMessages ${settings.maxQueued}`,
+        description:
+          `edgemq ${await edgemqVersion()} on Deno ${Deno.version.deno}, child process; maxInflight ${settings.maxInflight}, maxQueuedMessages ${settings.maxQueued}`,
         stop: () => stopChild(child, "edgemq"),
       };
     },
@@ -255,7 +274,12 @@ export function edgemqTarget(settings: BrokerSettings): TargetSpec {
 async function edgemqVersion(): Promise<string> {
   try {
     const cwd = new URL("../../", import.meta.url).pathname;
-    const out = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"], cwd, stdout: "piped", stderr: "null" }).output();
+    const out = await new Deno.Command("git", {
+      args: ["rev-parse", "--short", "HEAD"],
+      cwd,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
     return `@${new TextDecoder().decode(out.stdout).trim()}`;
   } catch {
     return "";
@@ -266,7 +290,9 @@ export function externalTarget(address: string, pid: number | null): TargetSpec 
   const i = address.lastIndexOf(":");
   const hostname = i > 0 ? address.slice(0, i) : "127.0.0.1";
   const port = Number(address.slice(i + 1));
-  if (!Number.isInteger(port) || port <= 0) throw new Error(`--against expects HOST:PORT, got ${address}`);
+  if (!Number.isInteger(port) || port <= 0) {
+    throw new Error(`--against expects HOST:PORT, got ${address}`);
+  }
   return {
     name: "against",
     start() {
@@ -276,7 +302,9 @@ export function externalTarget(address: string, pid: number | null): TargetSpec 
         port,
         pid,
         owned: false,
-        description: `running broker at ${hostname}:${port}${pid ? ` (pid ${pid})` : " (no pid: no CPU/RSS)"}`,
+        description: `running broker at ${hostname}:${port}${
+          pid ? ` (pid ${pid})` : " (no pid: no CPU/RSS)"
+        }`,
         stop: () => Promise.resolve(),
       });
     },

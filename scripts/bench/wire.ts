@@ -118,9 +118,33 @@ export function publishTemplate(
  * (2-byte length prefix), -2 = string pair, -3 = variable byte integer.
  */
 const PROP_SIZE: Record<number, number> = {
-  0x01: 1, 0x02: 4, 0x03: -1, 0x08: -1, 0x09: -1, 0x0b: -3, 0x11: 4, 0x12: -1, 0x13: 2,
-  0x15: -1, 0x16: -1, 0x17: 1, 0x18: 4, 0x19: 1, 0x1a: -1, 0x1c: -1, 0x1f: -1, 0x21: 2,
-  0x22: 2, 0x23: 2, 0x24: 1, 0x25: 1, 0x26: -2, 0x27: 4, 0x28: 1, 0x29: 1, 0x2a: 1,
+  0x01: 1,
+  0x02: 4,
+  0x03: -1,
+  0x08: -1,
+  0x09: -1,
+  0x0b: -3,
+  0x11: 4,
+  0x12: -1,
+  0x13: 2,
+  0x15: -1,
+  0x16: -1,
+  0x17: 1,
+  0x18: 4,
+  0x19: 1,
+  0x1a: -1,
+  0x1c: -1,
+  0x1f: -1,
+  0x21: 2,
+  0x22: 2,
+  0x23: 2,
+  0x24: 1,
+  0x25: 1,
+  0x26: -2,
+  0x27: 4,
+  0x28: 1,
+  0x29: 1,
+  0x2a: 1,
 };
 
 /** Reads a variable byte integer at b[p]; returns [value, next position]. */
@@ -145,7 +169,9 @@ export function readNumericProps(b: Uint8Array, p: number, end: number): Map<num
     if (size === undefined) break;
     if (size === 1) out.set(id, b[p]);
     else if (size === 2) out.set(id, (b[p] << 8) | b[p + 1]);
-    else if (size === 4) out.set(id, ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0);
+    else if (size === 4) {
+      out.set(id, ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0);
+    }
     if (size > 0) p += size;
     else if (size === -1) p += 2 + ((b[p] << 8) | b[p + 1]);
     else if (size === -2) {
