@@ -262,6 +262,21 @@ export class SubscriptionTree<V> {
     return { direct: direct ?? new Map(), shared: shared ?? [] };
   }
 
+  /**
+   * The live shared group of (`filter`, `share`), or undefined: a lookup along the filter's
+   * levels (e.g. to re-dispatch a message of a member that left), no topic match needed.
+   */
+  sharedGroup(filter: string, share: string): SharedGroupMatch<V> | undefined {
+    let node: Node<V> | undefined = this.#root;
+    for (const level of filter.split("/")) {
+      if (level === "+") node = node.plus;
+      else if (level === "#") node = node.hash;
+      else node = node.children?.get(level);
+      if (node === undefined) return undefined;
+    }
+    return node.shared?.get(share);
+  }
+
   /** Every subscription (for the REST API, $SYS and persistence), in no particular order. */
   *entries(): IterableIterator<SubscriptionEntry<V>> {
     const stack: Node<V>[] = [this.#root];

@@ -448,6 +448,21 @@ Deno.test("a shared group keeps its identity while it has members; version count
   assert.notEqual(tree.match(["a"]).shared[0], g1, "a group formed again is a new object");
 });
 
+Deno.test("sharedGroup() finds the live group of a (filter, group) without matching a topic", () => {
+  const tree = new SubscriptionTree<string>();
+  tree.add("a/+/#", "c1", "1", "g");
+  tree.add("a/+/#", "c2", "2", "h");
+  const g = tree.sharedGroup("a/+/#", "g")!;
+  assert.equal(g, groupOf(tree, "a/b/c"));
+  assert.deepEqual([...g.members.keys()], ["c1"]);
+  assert.equal(tree.sharedGroup("a/+/#", "x"), undefined);
+  assert.equal(tree.sharedGroup("a/+", "g"), undefined);
+  assert.equal(tree.sharedGroup("a/b/#", "g"), undefined, "+ in the filter is not a literal");
+  assert.equal(tree.sharedGroup("zz", "g"), undefined);
+  tree.remove("a/+/#", "c1", "g");
+  assert.equal(tree.sharedGroup("a/+/#", "g"), undefined);
+});
+
 // ---------------------------------------------------------------------------------------------
 // match() result and forEachMatch()
 
