@@ -74,8 +74,10 @@ export function mosquittoSub(options: SubOptions): SubProcess {
   for (const t of options.topics) args.push("-t", t);
   if (options.count !== undefined) args.push("-C", String(options.count));
   args.push(...(options.extraArgs ?? []));
-  const child = new Deno.Command("mosquitto_sub", {
-    args,
+  // stdbuf -oL: mosquitto_sub's stdout is block-buffered into a pipe, and the "Subscribed"
+  // line must reach us while it runs.
+  const child = new Deno.Command("stdbuf", {
+    args: ["-oL", "mosquitto_sub", ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
