@@ -18,3 +18,4 @@ export {
   type PropertySpec,
   type PropertyWireType,
 } from "./properties.ts";
+export { compactBytes, setDecodePool } from "./alloc.ts";

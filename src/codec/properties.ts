@@ -7,6 +7,7 @@
  * User Property may repeat everywhere; Subscription Identifier repeats only in PUBLISH
  * (in SUBSCRIBE at most one, MQTT 5 §3.8.2.1.2).
  */
+import { copyOut } from "./alloc.ts";
 import type { Properties } from "./packets.ts";
 import { malformed, MqttCodecError, protocolError } from "./errors.ts";
 import { decodeUtf8 } from "./utf8.ts";
@@ -281,7 +282,7 @@ export function decodeProperties(
         pos += 2;
         if (pos + n > stop) throw truncated(s);
         if (props[name] !== undefined) throw duplicate(s);
-        props[name] = buf.slice(pos, pos + n);
+        props[name] = copyOut(buf, pos, pos + n);
         pos += n;
         break;
       }

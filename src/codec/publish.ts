@@ -2,6 +2,7 @@
  * PUBLISH (MQTT 5 §3.3, 3.1.1 §3.3) for every protocol level. This is the hot path: decoding
  * is hand-inlined and encoding writes straight into the reused ByteWriter.
  */
+import { copyOut } from "./alloc.ts";
 import { malformed, MqttCodecError, protocolError } from "./errors.ts";
 import type { ProtocolVersion, PublishPacket, QoS } from "./packets.ts";
 import { decodeProperties, encodeProperties, propertiesEnd, PropertyPlace } from "./properties.ts";
@@ -58,7 +59,7 @@ export function decodePublish(
   const p: PublishPacket = {
     type: "publish",
     topic,
-    payload: body.slice(pos),
+    payload: copyOut(body, pos, end),
     qos: qos as QoS,
     retain: (header & 1) !== 0,
     dup,

@@ -1,4 +1,5 @@
 /** A bounds-checked cursor over a packet body; every failure is an MqttCodecError. */
+import { copyOut } from "./alloc.ts";
 import { malformed, protocolError } from "./errors.ts";
 import type { Properties } from "./packets.ts";
 import { decodeProperties, propertiesEnd } from "./properties.ts";
@@ -57,7 +58,7 @@ export class ByteReader {
     const p = this.pos;
     if (p + n > this.end) throw truncated(what);
     this.pos = p + n;
-    return this.buf.slice(p, p + n);
+    return copyOut(this.buf, p, p + n);
   }
 
   properties(place: number): Properties | undefined {

@@ -10,8 +10,16 @@ import { malformed } from "./errors.ts";
 const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** Strings up to this many bytes are built with String.fromCharCode in a loop. */
-const SHORT = 24;
+/**
+ * Short ASCII strings (topics, client ids, property names) repeat a lot: a small direct-mapped
+ * cache keyed by the bytes returns the same string without building it again. The key bytes
+ * are compared in full, so a hash collision only costs a miss.
+ */
+const CACHE_SLOTS = 1024;
+const CACHE_MAX = 64;
+const cacheBytes = new Uint8Array(CACHE_SLOTS * CACHE_MAX);
+const cacheLen = new Int32Array(CACHE_SLOTS).fill(-1);
+const cacheStr: string[] = new Array(CACHE_SLOTS).fill("");
 
 /**
  * Decodes `buf[start..end)` as an MQTT UTF-8 string. Throws MqttCodecError (0x81) for
@@ -19,24 +27,33 @@ const SHORT = 24;
  */
 export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
   const len = end - start;
-  if (len <= SHORT) {
-    let s = "";
+  if (len === 0) return "";
+  if (len <= CACHE_MAX) {
+    let h = 0x811c9dc5;
     for (let i = start; i < end; i++) {
       const b = buf[i];
       if (b === 0 || b >= 0x80) return decodeSlow(buf, start, end);
-      s += String.fromCharCode(b);
+      h = Math.imul(h ^ b, 0x01000193);
     }
+    const slot = (h >>> 16) & (CACHE_SLOTS - 1);
+    const base = slot * CACHE_MAX;
+    if (cacheLen[slot] === len) {
+      let i = 0;
+      while (i < len && cacheBytes[base + i] === buf[start + i]) i++;
+      if (i === len) return cacheStr[slot];
+    }
+    let s = "";
+    if (len <= 24) {
+      for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+    } else {
+      s = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+    }
+    for (let i = 0; i < len; i++) cacheBytes[base + i] = buf[start + i];
+    cacheLen[slot] = len;
+    cacheStr[slot] = s;
     return s;
   }
-  for (let i = start; i < end; i++) {
-    const b = buf[i];
-    if (b === 0 || b >= 0x80) return decodeSlow(buf, start, end);
-  }
-  // All ASCII: latin1 via fromCharCode on chunks avoids the TextDecoder call overhead.
-  if (len <= 4096) {
-    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
-  }
-  return fatalDecoder.decode(buf.subarray(start, end));
+  return decodeSlow(buf, start, end);
 }
 
 function decodeSlow(buf: Uint8Array, start: number, end: number): string {

@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
 import {
   ByteWriter,
+  compactBytes,
   decodeUtf8,
   MqttCodecError,
   readVarint,
+  setDecodePool,
   utf8Length,
   VARINT_MAX,
   varintSize,
   writeVarint,
 } from "../../src/codec/mod.ts";
+import { copyOut } from "../../src/codec/alloc.ts";
 
 const te = new TextEncoder();
 
@@ -170,4 +173,44 @@ Deno.test("ByteWriter writes lone surrogates as U+FFFD (a JS string cannot go ou
   const w = new ByteWriter();
   w.utf8("a\uD800b");
   assert.deepStrictEqual([...w.view()], [0, 5, 0x61, 0xef, 0xbf, 0xbd, 0x62]);
+});
+
+Deno.test("decoded copies from the slab pool are never overwritten by later decodes", () => {
+  const src = new Uint8Array(64);
+  const copies: Uint8Array[] = [];
+  for (let i = 0; i < 2000; i++) {
+    src.fill(i & 0xff);
+    copies.push(copyOut(src, 0, (i % 64) + 1));
+  }
+  copies.forEach((c, i) => {
+    assert.equal(c.length, (i % 64) + 1);
+    assert.ok(c.every((x) => x === (i & 0xff)), `copy ${i}`);
+  });
+  const big = copyOut(new Uint8Array(5000), 0, 5000);
+  assert.equal(big.byteLength, big.buffer.byteLength);
+});
+
+Deno.test("compactBytes returns a standalone copy of a slab view; setDecodePool can disable pooling", () => {
+  const v = copyOut(new Uint8Array([1, 2, 3]), 0, 3);
+  const c = compactBytes(v);
+  assert.deepStrictEqual([...c], [1, 2, 3]);
+  assert.equal(c.buffer.byteLength, 3);
+  assert.equal(compactBytes(c), c);
+  setDecodePool({ maxPooled: 0 });
+  try {
+    const own = copyOut(new Uint8Array([4, 5]), 0, 2);
+    assert.equal(own.buffer.byteLength, 2);
+  } finally {
+    setDecodePool({ maxPooled: 1024, slabSize: 16384 });
+  }
+});
+
+Deno.test("the short-string cache never returns a wrong string (10,000 distinct strings, twice)", () => {
+  const strs = Array.from({ length: 10000 }, (_, i) => `t/${(i * 7919).toString(36)}/${i % 97}`);
+  for (let round = 0; round < 2; round++) {
+    for (const s of strs) {
+      const b = te.encode(s);
+      assert.equal(decodeUtf8(b, 0, b.length), s);
+    }
+  }
 });
