@@ -78,6 +78,8 @@ export class BrokerStats {
   clientsExpired = 0;
   /** Connections accepted. */
   connectionsTotal = 0;
+  /** Bugs caught at the connection boundary (each cost that one connection). Should stay 0. */
+  internalErrors = 0;
 }
 
 interface PendingWill {

@@ -140,6 +140,7 @@ export class Connection {
       fn();
     } catch (e) {
       // A bug in the core must cost one connection, never the process.
+      this.broker.stats.internalErrors++;
       this.broker.log.error("internal error handling {client}: {error}", {
         client: this.label,
         error: e instanceof Error ? (e.stack ?? e.message) : String(e),
