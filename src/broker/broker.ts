@@ -15,7 +15,12 @@ import { offer, pump } from "./delivery.ts";
 import { type BrokerHook, type ClientInfo, HookList } from "./hooks.ts";
 import { type BrokerOptions, resolveOptions, SESSION_NEVER_EXPIRES } from "./options.ts";
 import { RetainedIndex } from "./retained_index.ts";
-import type { OutgoingEntry, Session, StoredSubscription } from "./session.ts";
+import {
+  type OutgoingEntry,
+  Session,
+  type SessionRecord,
+  type StoredSubscription,
+} from "./session.ts";
 import { sysEventsHook, SysPublisher } from "./sys.ts";
 import {
   SharedGroupCursor,
@@ -82,7 +87,8 @@ export class BrokerStats {
   internalErrors = 0;
 }
 
-interface PendingWill {
+/** A will waiting for its Will Delay Interval (plain data: a store may persist it). */
+export interface PendingWill {
   clientId: string;
   username?: string;
   will: Will;
@@ -268,6 +274,28 @@ export class Broker {
     if (sub.subscriptionId !== undefined) entry.subscriptionIds = [sub.subscriptionId];
     offer(this, session, entry);
     return true;
+  }
+
+  /**
+   * Restores a session saved by a durable store (`Session.toRecord()`): it is registered as
+   * disconnected, its subscriptions go back into the router, and it expires as usual.
+   */
+  restoreSession(record: SessionRecord): Session {
+    const session = Session.fromRecord(record);
+    const old = this.sessions.get(session.clientId);
+    if (old !== undefined) this.endSession(old, "replaced");
+    session.disconnectedAt ??= this.clock.now();
+    this.sessions.set(session.clientId, session);
+    for (const sub of session.subscriptions.values()) {
+      this.subscriptions.add(sub.filter, session.clientId, sub, sub.share);
+    }
+    this.#offline.add(session);
+    return session;
+  }
+
+  /** Restores a delayed will saved by a durable store. */
+  restorePendingWill(pw: PendingWill): void {
+    this.pendingWills.set(pw.clientId, { ...pw });
   }
 
   /** Sends queued messages while the session's client has room. */

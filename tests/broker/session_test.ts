@@ -236,3 +236,21 @@ Deno.test("session record round-trips through toRecord/fromRecord (durability se
   const back = Session.fromRecord(rec);
   deepEqual(back.toRecord(), rec);
 });
+
+Deno.test("restoreSession: a saved session comes back offline, keeps its subscriptions and queue, and resumes", () => {
+  const h = new Harness();
+  const a = h.connected({ clientId: "s", clean: false });
+  a.subscribe("t", 1);
+  a.drop();
+  h.connected({ clientId: "p" }).publish("t", "queued", 1);
+  const record = h.broker.sessions.get("s")!.toRecord();
+
+  const h2 = new Harness();
+  h2.broker.restoreSession(record);
+  equal(h2.broker.subscriptions.size, 1);
+  equal(h2.broker.disconnectedCount, 1);
+  h2.connected({ clientId: "p" }).publish("t", "live", 1);
+  const b = h2.client();
+  equal(b.connect({ clientId: "s", clean: false }).sessionPresent, true);
+  deepEqual(b.publishes().map((m) => text(m.payload)), ["queued", "live"]);
+});
