@@ -60,7 +60,10 @@ async function startMosquitto(options: TestBrokerOptions): Promise<TestBroker> {
   const lines = [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false"];
   if (options.sysInterval !== undefined) lines.push(`sys_interval ${options.sysInterval}`);
   if (options.maxKeepAlive !== undefined) lines.push(`max_keepalive ${options.maxKeepAlive}`);
-  if (options.maxInflight !== undefined) lines.push(`max_inflight_messages ${options.maxInflight}`);
+  // Mosquitto's one knob covers both directions: its outgoing window and the Receive Maximum it
+  // announces to MQTT 5 clients.
+  const inflight = options.maxInflight ?? options.receiveMaximum;
+  if (inflight !== undefined) lines.push(`max_inflight_messages ${inflight}`);
   if (options.maxQueuedMessages !== undefined) {
     lines.push(`max_queued_messages ${options.maxQueuedMessages}`);
   }
