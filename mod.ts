@@ -18,7 +18,7 @@ import type { Clock } from "./src/broker/types.ts";
 import { TcpListener } from "./src/transport/tcp.ts";
 
 export { Broker, BROKER_VERSION, BrokerStats, immediateDurability } from "./src/broker/broker.ts";
-export type { BrokerDeps, Durability } from "./src/broker/broker.ts";
+export type { BrokerDeps, Durability, PendingWill } from "./src/broker/broker.ts";
 export { DEFAULT_OPTIONS, resolveOptions, SESSION_NEVER_EXPIRES } from "./src/broker/options.ts";
 export type { BrokerOptions } from "./src/broker/options.ts";
 export { HookList } from "./src/broker/hooks.ts";
