@@ -103,32 +103,7 @@ export async function runStart(deps: StartDeps): Promise<number> {
     config: configFile ?? "defaults",
   });
 
-  let running: RunningBroker;
-  try {
-    running = await deps.startBroker(toStartOptions(config));
-  } catch (e) {
-    log.error("cannot start the broker: {error}", { error: (e as Error).message ?? String(e) });
-    logging.close();
-    return 1;
-  }
-  for (const l of running.listeners) {
-    log.info("listening on {url}", {
-      url: `mqtt://${formatHost(l.host ?? l.hostname ?? "")}:${l.port}`,
-      type: "tcp",
-    });
-  }
-
-  const { notifier, reason } = createNotifier(env);
-  if (reason) log.warning("systemd readiness: {reason}", { reason });
-  let watchdog: ReturnType<typeof setInterval> | undefined;
-  if (notifier) {
-    await notifier.notify(`READY=1\nSTATUS=listening on ${running.listeners.length} listener(s)`);
-    if (notifier.watchdogIntervalMs !== null) {
-      watchdog = setInterval(() => notifier.notify("WATCHDOG=1"), notifier.watchdogIntervalMs);
-    }
-  }
-
-  // --- signals -------------------------------------------------------------------------------
+  // Signals are handled from before the listeners open: an early SIGTERM is a clean stop.
   let stopping = false;
   let resolveStop!: (signal: SignalName) => void;
   const stopRequested = new Promise<SignalName>((r) => (resolveStop = r));
@@ -155,6 +130,32 @@ export async function runStart(deps: StartDeps): Promise<number> {
     onSignal("SIGINT", stop("SIGINT")),
     onSignal("SIGHUP", reload),
   ];
+
+  let running: RunningBroker;
+  try {
+    running = await deps.startBroker(toStartOptions(config));
+  } catch (e) {
+    log.error("cannot start the broker: {error}", { error: (e as Error).message ?? String(e) });
+    for (const remove of removers) remove();
+    logging.close();
+    return 1;
+  }
+  for (const l of running.listeners) {
+    log.info("listening on {url}", {
+      url: `mqtt://${formatHost(l.host ?? l.hostname ?? "")}:${l.port}`,
+      type: "tcp",
+    });
+  }
+
+  const { notifier, reason } = createNotifier(env);
+  if (reason) log.warning("systemd readiness: {reason}", { reason });
+  let watchdog: ReturnType<typeof setInterval> | undefined;
+  if (notifier) {
+    await notifier.notify(`READY=1\nSTATUS=listening on ${running.listeners.length} listener(s)`);
+    if (notifier.watchdogIntervalMs !== null) {
+      watchdog = setInterval(() => notifier.notify("WATCHDOG=1"), notifier.watchdogIntervalMs);
+    }
+  }
 
   const signal = await stopRequested;
   log.info("received {signal}, shutting down", { signal });

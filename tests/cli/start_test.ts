@@ -73,6 +73,9 @@ function harness(
   h.ready = async () => {
     for (let i = 0; i < 200 && h.handlers.size < 3; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(h.handlers.size, 3, "signal handlers were not installed");
+    if (!opts.startFails) {
+      await waitFor(() => h.lines.some((l) => l.includes("listening on")), "listening");
+    }
   };
   h.signal = (name) => h.handlers.get(name)!();
   return h;
