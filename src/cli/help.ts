@@ -35,7 +35,7 @@ Options:
   -h, --help               show this help
 
 Precedence: defaults < config file < environment (EDGEMQ_<KEY>, e.g. EDGEMQ_PORT,
-EDGEMQ_MAX_INFLIGHT, EDGEMQ_LOG_LEVEL) < flags.
+EDGEMQ_MAX_INFLIGHT, EDGEMQ_LOG_LEVEL) < flags. A misspelt EDGEMQ_ variable is an error.
 
 Examples:
   edgemq start

@@ -323,12 +323,16 @@ function applyEnv(
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
     if (!known.has(name)) {
+      // A near miss of a known variable is a typo worth stopping for; anything else under the
+      // prefix belongs to other tools (EDGEMQ_E2E_TARGET for the tests) and is left alone.
       const hint = suggest(name, known);
-      issues.push({
-        source: "env",
-        path: "",
-        message: `unknown variable ${name}` + (hint ? `, did you mean ${hint}?` : ""),
-      });
+      if (hint) {
+        issues.push({
+          source: "env",
+          path: "",
+          message: `unknown variable ${name}, did you mean ${hint}?`,
+        });
+      }
       continue;
     }
     if (name === "EDGEMQ_CONFIG") continue; // names the file; read by the CLI

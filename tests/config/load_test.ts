@@ -96,6 +96,7 @@ Deno.test("environment values are parsed by type: booleans, sizes, durations", (
       EDGEMQ_SYS_INTERVAL: "0",
       EDGEMQ_LOG_FILE: "",
       EDGEMQ_CONFIG: "ignored-by-loadConfig.yaml",
+      EDGEMQ_E2E_TARGET: "mosquitto", // not ours, not a near miss: ignored
       PATH: "/usr/bin",
     },
   });
