@@ -184,3 +184,28 @@ Deno.test("MQTT 5: a Keep Alive above the broker's maximum is answered with Serv
     const c = await s.connect5({ clientId: "ka-big", keepalive: 120 });
     assert.equal(c.connack.properties?.serverKeepAlive, 60);
   }));
+
+Deno.test("an MQTT 3.1 (MQIsdp, level 3) client connects and exchanges messages with an MQTT 5 client", () =>
+  e2e({}, async (s) => {
+    const old = await s.connect({ protocolId: "MQIsdp", protocolVersion: 3, clientId: "mqisdp" });
+    assert.equal(old.connack.returnCode, 0);
+    const modern = await s.connect5({ clientId: "mqisdp-peer" });
+    await subscribe(old, "v31/in", { qos: 2 });
+    await subscribe(modern, "v31/out", { qos: 2 });
+    await publish(modern, "v31/in", "to 3.1", { qos: 2 });
+    await publish(old, "v31/out", "from 3.1", { qos: 1 });
+    const [a] = await old.inbox.waitForCount(1);
+    const [b] = await modern.inbox.waitForCount(1);
+    assert.deepEqual([a.payload, a.qos], ["to 3.1", 2]);
+    assert.deepEqual([b.payload, b.qos], ["from 3.1", 1]);
+  }));
+
+Deno.test("MQTT 5: DISCONNECT with Session Expiry Interval 0 ends a session that would have been kept [MQTT-3.1.2-23] (§3.14.2.2.2)", () =>
+  e2e({}, async (s) => {
+    const opts = { clientId: "sei-dc", clean: false, properties: { sessionExpiryInterval: 300 } };
+    const first = await s.connect5(opts);
+    await subscribe(first, "seidc/t", { qos: 1 });
+    await first.client.endAsync(false, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+    const second = await s.connect5(opts);
+    assert.equal(second.connack.sessionPresent, false);
+  }));

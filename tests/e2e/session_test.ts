@@ -178,3 +178,24 @@ Deno.test("an offline session holds no more than maxInflight + maxQueuedMessages
     const idx = got.map((p) => Number(p.slice(1)));
     assert.deepEqual(idx, [...idx].sort((a, b) => a - b));
   }));
+
+for (const maxInflight of [20, 2]) {
+  Deno.test(`messages queued while offline come before messages published during the reconnect, all in order (maxInflight ${maxInflight}) [MQTT-4.6.0-6]`, () =>
+    e2e({ maxInflight }, async (s) => {
+      const opts = { clientId: "handover", clean: false };
+      const first = await s.connect(opts);
+      await subscribe(first, "ho/t", { qos: 1 });
+      await closeClient(first);
+      const pub = await s.connect({ clientId: "handover-pub" });
+      for (let i = 0; i < 50; i++) await publish(pub, "ho/t", String(i), { qos: 1 });
+      // Keep publishing while the subscriber comes back.
+      const publishing = (async () => {
+        for (let i = 50; i < 150; i++) await publish(pub, "ho/t", String(i), { qos: 1 });
+      })();
+      const back = await s.connect(opts);
+      await publishing;
+      await back.inbox.waitForCount(150, 10_000);
+      const got = back.inbox.payloads().map(Number);
+      assert.deepEqual(got, Array.from({ length: 150 }, (_, i) => i));
+    }));
+}
