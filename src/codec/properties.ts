@@ -1,7 +1,8 @@
 /**
  * MQTT 5 properties (MQTT 5 §2.2.2): identifier, wire type, and which packets (and the will)
- * may carry each. Decoding enforces: a property not allowed in the packet → 0x82 Protocol
- * Error; a single-occurrence property repeated → 0x82 (§2.2.2.2); out-of-range values
+ * may carry each. Decoding enforces: an unknown identifier or one not valid for the packet
+ * → 0x81 Malformed Packet (MQTT 5 §2.2.2.2: "A Control Packet which contains an Identifier
+ * which is not valid for its packet type ... is a Malformed Packet"); a single-occurrence property repeated → 0x82 (§2.2.2.2); out-of-range values
  * (Receive Maximum 0, Maximum Packet Size 0, Topic Alias 0, Subscription Identifier 0, a
  * 0/1 flag with another value) → 0x82; a truncated property → 0x81 Malformed Packet.
  * User Property may repeat everywhere; Subscription Identifier repeats only in PUBLISH
@@ -219,11 +220,12 @@ export function decodeProperties(
     const s = id < 0x80 ? BY_ID[id] : undefined;
     if (s === undefined) {
       if (id >= 0x80) throw malformed(`property identifier ${hex(id)} is not a single byte id`);
-      throw protocolError(`unknown property identifier ${hex(id)}`);
+      throw malformed(`unknown property identifier ${hex(id)}`, "MQTT 5 §2.2.2.2");
     }
     if ((s.places & place) === 0) {
-      throw protocolError(
+      throw malformed(
         `property ${s.name} (${hex(id)}) is not allowed in ${PLACE_NAMES[place]}`,
+        "MQTT 5 §2.2.2.2",
       );
     }
     const name = s.name;
