@@ -11,8 +11,10 @@
  *
  * Permissions baked into the binary (the minimum the broker uses): --allow-net (listeners),
  * --allow-read / --allow-write (config, data dir, log file, password file, sd_notify socket),
- * --allow-env (EDGEMQ_*, NOTIFY_SOCKET, JOURNAL_STREAM), --allow-sys ($SYS host statistics);
- * no --allow-run, --allow-ffi. --unstable-net: unix datagrams for systemd's sd_notify.
+ * --allow-env (EDGEMQ_*, NOTIFY_SOCKET, JOURNAL_STREAM). Not --allow-sys (nothing reads host
+ * information yet; add it here when $SYS reports load or hostname), --allow-run or --allow-ffi.
+ * --unstable-net: unix datagrams for systemd's sd_notify. tests/deploy/bundle_test.ts runs the
+ * CLI with exactly these flags.
  */
 import { parseArgs } from "node:util";
 
@@ -29,7 +31,6 @@ export const PERMISSION_FLAGS = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
-  "--allow-sys",
 ];
 export const UNSTABLE_FLAGS = ["--unstable-net"];
 /** Files embedded besides the module graph (none so far). */

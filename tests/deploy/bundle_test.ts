@@ -4,7 +4,7 @@
  * the permissions the release binary gets — the same module graph `deno compile` embeds.
  */
 import assert from "node:assert/strict";
-import { mqttHandshake, Proc, REPO } from "../cli/cli_harness.ts";
+import { CONNECT_V311, mqttHandshake, Proc, readPacket, REPO } from "../cli/cli_harness.ts";
 import { PERMISSION_FLAGS, UNSTABLE_FLAGS } from "../../scripts/compile.ts";
 
 const RUN_FLAGS = [
@@ -45,12 +45,30 @@ Deno.test("the bundled CLI runs alone: version, start, MQTT CONNECT/CONNACK, SIG
     assert.equal(version.code, 0, new TextDecoder().decode(version.stderr));
     assert.match(new TextDecoder().decode(version.stdout), /^edgemq \d+\.\d+\.\d+/);
 
-    proc = new Proc(Deno.execPath(), [...RUN_FLAGS, "edgemq.js", "start", "--port", "0"], {
+    proc = new Proc(Deno.execPath(), [
+      ...RUN_FLAGS,
+      "edgemq.js",
+      "start",
+      "--port",
+      "0",
+      "--data-dir",
+      `${dir}/data`,
+    ], {
       cwd: dir,
       env: { NO_COLOR: "1" },
     });
     const port = Number((await proc.waitFor(/listening on mqtt:\/\/[^\s]+:(\d+)/))[1]);
     await mqttHandshake(port);
+    // A QoS 1 PUBLISH is acknowledged (the path that touches the store once data_dir is used).
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(CONNECT_V311);
+      assert.deepEqual([...await readPacket(conn)], [0x20, 2, 0, 0]);
+      await conn.write(new Uint8Array([0x32, 6, 0, 1, 0x61, 0, 7, 0x78]));
+      assert.deepEqual([...await readPacket(conn)], [0x40, 2, 0, 7]);
+    } finally {
+      conn.close();
+    }
     proc.signal("SIGTERM");
     const { code } = await proc.exit();
     assert.equal(code, 0, proc.stderr);

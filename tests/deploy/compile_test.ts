@@ -36,9 +36,9 @@ Deno.test("compile --dry-run plans one binary per target with only the permissio
     );
     assert.match(
       lines[i],
-      / --allow-net --allow-read --allow-write --allow-env --allow-sys --unstable-net /,
+      / --allow-net --allow-read --allow-write --allow-env --unstable-net /,
     );
-    assert.doesNotMatch(lines[i], /--allow-all|-A |--allow-run|--allow-ffi/);
+    assert.doesNotMatch(lines[i], /--allow-all|-A |--allow-run|--allow-ffi|--allow-sys/);
   });
   assert.equal(outputName("x86_64-pc-windows-msvc"), "edgemq-x86_64-pc-windows-msvc.exe");
 });
