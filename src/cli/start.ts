@@ -122,6 +122,9 @@ export async function runStart(deps: StartDeps): Promise<number> {
     reloading = reloading.then(() => {
       if (stopping) return;
       config = reloadConfig(config, { configFile, env, flags: deps.flags, logging });
+    }).catch((e) => {
+      // A reload must never take the broker down.
+      log.error("reload failed: {error}", { error: (e as Error).message ?? String(e) });
     });
   };
 
