@@ -144,7 +144,7 @@ export const KEYS: readonly KeySpec[] = [
     key: "receive_maximum",
     prop: "broker.receiveMaximum",
     type: { kind: "int", min: 1, max: U16 },
-    default: U16,
+    default: 20,
     live: false,
     doc: "Incoming QoS 1/2 messages a client may have in flight to the broker (MQTT 5 " +
       "Receive Maximum).",

@@ -275,3 +275,11 @@ Deno.test("suggest() finds near misses, transpositions and prefixes, not unrelat
   assert.equal(suggest("warn", ["trace", "debug", "info", "warning", "error"]), "warning");
   assert.equal(suggest("zzz", ["max_inflight"]), undefined);
 });
+
+Deno.test("config defaults are the broker's own defaults (src/broker/options.ts)", async () => {
+  const { DEFAULT_OPTIONS } = await import("../../mod.ts");
+  const broker = defaultConfig().broker as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(broker)) {
+    assert.equal(value, (DEFAULT_OPTIONS as unknown as Record<string, unknown>)[key], key);
+  }
+});
