@@ -152,3 +152,37 @@ Deno.test("a subscriber that stops reading does not hold back other subscribers 
       stalled.close();
     }
   }));
+
+Deno.test("outgoing packet identifiers wrap after 65535 QoS 1 deliveries, never use 0, and lose or repeat nothing [MQTT-2.3.1-1] [MQTT-2.3.1-2]", () =>
+  e2e({ maxQueuedMessages: 0 }, async (s) => {
+    const sub = await s.connect({ clientId: "wrap-sub" });
+    let zeroIds = 0;
+    let wraps = 0;
+    let lastId = 0;
+    sub.client.on("packetreceive", (p) => {
+      if (p.cmd !== "publish" || p.qos === 0) return;
+      const id = p.messageId ?? 0;
+      if (id === 0) zeroIds++;
+      if (id < lastId) wraps++;
+      lastId = id;
+    });
+    await subscribe(sub, "wrap/t", { qos: 1 });
+    const pub = await s.connect({ clientId: "wrap-pub" });
+    const n = 70_000;
+    for (let batch = 0; batch < n; batch += 500) {
+      const sends = [];
+      for (let i = batch; i < batch + 500; i++) {
+        sends.push(publish(pub, "wrap/t", String(i), { qos: 1 }));
+      }
+      await Promise.all(sends);
+    }
+    await sub.inbox.waitForCount(n, 30_000);
+    await delay(100);
+    assert.equal(zeroIds, 0, "no PUBLISH with packet identifier 0");
+    assert.ok(wraps >= 1, "packet identifiers wrapped around");
+    const got = sub.inbox.payloads();
+    assert.equal(got.length, n, "no duplicates");
+    for (let i = 0; i < n; i++) {
+      if (got[i] !== String(i)) assert.fail(`message ${i} out of order or missing: got ${got[i]}`);
+    }
+  }));

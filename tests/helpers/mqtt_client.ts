@@ -43,6 +43,12 @@ export class Inbox {
     });
   }
 
+  /** A short account of what arrived, for timeout messages: the count and the last 10. */
+  #describe(): string {
+    const last = this.messages.slice(-10).map((m) => [m.topic, m.payload.slice(0, 40)]);
+    return `${this.messages.length} message(s), last: ${JSON.stringify(last)}`;
+  }
+
   /** Messages on exactly this topic. */
   on(topic: string): Received[] {
     return this.messages.filter((m) => m.topic === topic);
@@ -60,7 +66,7 @@ export class Inbox {
       () => list().length >= count,
       timeoutMs,
       `${count} message(s)${topic === undefined ? "" : ` on ${topic}`}`,
-      () => JSON.stringify(this.messages.map((m) => [m.topic, m.payload])),
+      () => this.#describe(),
     );
     return list();
   }
@@ -75,7 +81,7 @@ export class Inbox {
       () => this.messages.some(predicate),
       timeoutMs,
       what,
-      () => JSON.stringify(this.messages.map((m) => [m.topic, m.payload])),
+      () => this.#describe(),
     );
     return this.messages.find(predicate)!;
   }
