@@ -209,3 +209,16 @@ Deno.test("MQTT 5: DISCONNECT with Session Expiry Interval 0 ends a session that
     const second = await s.connect5(opts);
     assert.equal(second.connack.sessionPresent, false);
   }));
+
+Deno.test("MQTT 3.1.1: clients with empty client ids and CleanSession 1 each get their own session [MQTT-3.1.3-6]", () =>
+  e2e({}, async (s) => {
+    const a = await s.connect({ clientId: "", clean: true });
+    const b = await s.connect({ clientId: "", clean: true });
+    await subscribe(a, "anon/t", { qos: 1 });
+    await subscribe(b, "anon/t", { qos: 1 });
+    await publish(a, "anon/t", "hello", { qos: 1 });
+    await a.inbox.waitForCount(1);
+    await b.inbox.waitForCount(1);
+    assert.equal(a.closed, false, "the second anonymous client did not take over the first");
+    assert.equal(b.closed, false);
+  }));

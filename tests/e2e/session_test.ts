@@ -3,6 +3,7 @@
  * resume, unacknowledged deliveries are resent with DUP and their original packet ids.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import type {
   IConnackPacket,
   IPublishPacket,
@@ -199,3 +200,38 @@ for (const maxInflight of [20, 2]) {
       assert.deepEqual(got, Array.from({ length: 150 }, (_, i) => i));
     }));
 }
+
+Deno.test("an incoming QoS 2 PUBLISH interrupted after PUBREC and completed after reconnect is delivered exactly once [MQTT-4.3.3-2] [MQTT-4.4.0-1]", () =>
+  e2e({}, async (s) => {
+    const watcher = await s.connect({ clientId: "in2-watch" });
+    await subscribe(watcher, "in2/t", { qos: 2 });
+    const publishPacket = {
+      cmd: "publish" as const,
+      topic: "in2/t",
+      payload: Buffer.from("exactly once"),
+      qos: 2 as const,
+      messageId: 5,
+      dup: false,
+      retain: false,
+    };
+    const raw = await s.raw(4);
+    await raw.send(connectFrame("in2-pub", { cleanStart: false }));
+    await raw.waitForPacket((p) => p.cmd === "connack");
+    await raw.sendPacket(publishPacket);
+    await raw.waitForPacket((p) => p.cmd === "pubrec" && p.messageId === 5, 3000, "PUBREC");
+    await raw.close(); // no PUBREL yet
+    const again = await rawResume(s, "in2-pub");
+    // A client unsure whether its PUBLISH arrived may send it again with DUP...
+    await again.sendPacket({ ...publishPacket, dup: true });
+    await again.waitForPacket(
+      (p) => p.cmd === "pubrec" && p.messageId === 5,
+      3000,
+      "PUBREC for the DUP",
+    );
+    // ...and then completes the flow.
+    await again.sendPacket({ cmd: "pubrel", messageId: 5 });
+    await again.waitForPacket((p) => p.cmd === "pubcomp" && p.messageId === 5, 3000, "PUBCOMP");
+    await watcher.inbox.waitForCount(1);
+    await delay(SETTLE_MS);
+    assert.deepEqual(watcher.inbox.payloads(), ["exactly once"]);
+  }));
