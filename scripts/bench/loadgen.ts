@@ -154,10 +154,14 @@ export class Client {
     c.readLoop();
     c.append(encodeConnect(o));
     await c.flush();
-    const { code, props } = await Promise.race([ack, c.closedPromise()]) as {
-      code: number;
-      props: Map<number, number>;
-    };
+    let answer;
+    try {
+      answer = await c.guard(ack, "CONNECT");
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    const { code, props } = answer;
     if (code !== 0) {
       c.close();
       throw new Error(`CONNACK refused: return code 0x${code.toString(16)}`);
@@ -165,6 +169,19 @@ export class Client {
     const rm = props.get(0x21);
     if (rm) c.receiveMaximum = rm;
     return c;
+  }
+
+  /** `p`, or a rejection when the connection closes or nothing comes within 10 s. */
+  private async guard<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`${what}: no answer within 10 s`)), 10_000);
+    });
+    try {
+      return await Promise.race([p, this.closedPromise(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private closeWaiters: (() => void)[] = [];
@@ -181,7 +198,7 @@ export class Client {
     const p = new Promise<number[]>((res) => this.suback = res);
     this.append(encodeSubscribe(1, filters, qos, this.level));
     await this.flush();
-    const codes = await Promise.race([p, this.closedPromise()]);
+    const codes = await this.guard(p, "SUBSCRIBE");
     for (const c of codes) if (c >= 0x80) throw new Error(`SUBSCRIBE refused: 0x${c.toString(16)}`);
     return codes;
   }
