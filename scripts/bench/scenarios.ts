@@ -273,6 +273,10 @@ async function runFlow(
   try {
     await Promise.all(subs.map((s, i) => s.subscribe([f.subFilter(tag, i)], f.qos)));
     pubs.push(...await connectMany(b, o, f.publishers, `bp-${tag}-`, { readBufferSize: 4096 }));
+    if (o.level === 5 && f.qos > 0) {
+      const rm = pubs[0].receiveMaximum;
+      notes.push(`broker Receive Maximum ${rm}: publisher window ${Math.min(o.window, rm)}`);
+    }
     const payload = makePayload(o.payloadSize, runTag);
     const tmpls = pubs.map((_, i) =>
       publishTemplate(f.pubTopic(tag, i), payload, f.qos, false, o.level)
