@@ -9,12 +9,25 @@
  * await running.close();
  * ```
  *
+ * With `dataDir` the broker keeps its state (persistent sessions with their subscriptions and
+ * messages, incoming QoS 2 ids, retained messages, delayed wills) in a SQLite database there and
+ * resumes it at the next start; QoS 1/2 PUBLISH are acknowledged only once stored.
+ *
+ * ```ts
+ * const running = await startBroker({ listeners: [{ port: 1883 }], dataDir: "./data" });
+ * ```
+ *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { Broker, BROKER_VERSION, type Durability } from "./src/broker/broker.ts";
 import type { BrokerHook } from "./src/broker/hooks.ts";
 import type { BrokerOptions } from "./src/broker/options.ts";
+import { type RestoreCounts, restoreState } from "./src/broker/persistence.ts";
 import type { Clock } from "./src/broker/types.ts";
+import { MemoryStore } from "./src/store/memory_store.ts";
+import { SqliteStore, type SynchronousMode } from "./src/store/sqlite_store.ts";
+import type { Store, StoreLogger } from "./src/store/store.ts";
 import { TcpListener } from "./src/transport/tcp.ts";
 
 export { Broker, BROKER_VERSION, BrokerStats, immediateDurability } from "./src/broker/broker.ts";
@@ -33,6 +46,18 @@ export { FakeClock, systemClock } from "./src/broker/types.ts";
 export type { ClientLink, Clock, LinkHandler, Message } from "./src/broker/types.ts";
 export type { SessionRecord, StoredSubscription } from "./src/broker/session.ts";
 export { TcpListener } from "./src/transport/tcp.ts";
+export { restoreState } from "./src/broker/persistence.ts";
+export type { RestoreCounts } from "./src/broker/persistence.ts";
+export { MemoryBacking, MemoryStore } from "./src/store/memory_store.ts";
+export {
+  DB_FILE,
+  SqliteStore,
+  StoreCorruptError,
+  StoreOpenError,
+  type SynchronousMode,
+} from "./src/store/sqlite_store.ts";
+export { FailingWrites } from "./src/store/fault_injector.ts";
+export type { Store, StoreLogger, StoreStats } from "./src/store/store.ts";
 
 /** Options of `startBroker`: every `BrokerOptions` field, plus the listeners and hooks. */
 export interface StartOptions extends Partial<BrokerOptions> {
@@ -46,6 +71,41 @@ export interface StartOptions extends Partial<BrokerOptions> {
   clock?: Clock;
   /** Durability seam for acks of incoming QoS 1/2 (default: immediate, in memory). */
   durability?: Durability;
+
+  /**
+   * Data directory of the durable store (`edgemq.db`, created if missing). When given, the
+   * SQLite store is used (unless `store` says otherwise) and the state found there is resumed.
+   * The CLI's default is `./data`; without it (library, tests) nothing is stored.
+   */
+  dataDir?: string;
+  /**
+   * Which store: `"sqlite"` (the default when `dataDir` is given; needs `dataDir`), `"memory"`
+   * (same group commit, nothing survives the process: for comparisons), or a `Store` object
+   * (tests: fault injection, delayed commits; it is loaded at start and flushed, not closed, by
+   * `close()`). Without `dataDir` and `store`, no store is used.
+   */
+  store?: "memory" | "sqlite" | Store;
+  /**
+   * SQLite `synchronous`: `"full"` (default: every commit fsynced before its PUBACK/PUBREC;
+   * survives power loss), `"normal"` (survives `kill -9`; a power loss may lose the last
+   * commits), `"off"` (no fsync).
+   */
+  storeSynchronous?: SynchronousMode;
+  /**
+   * A damaged database: `"move-aside"` (default: renamed to `edgemq.db.corrupt-<time>`, logged,
+   * the broker starts empty) or `"refuse"` (startBroker rejects with StoreCorruptError).
+   */
+  onCorrupt?: "move-aside" | "moveAside" | "refuse";
+  /** Check of the database at start: `"quick"` (default), `"integrity"`, `"none"`. */
+  storeStartupCheck?: "quick" | "integrity" | "none";
+  /**
+   * Cap on the bytes held in the store (messages, retained, wills). Beyond it QoS 1/2 PUBLISH
+   * are refused (MQTT 5: 0x97; 3.1.1: disconnected) and messages for offline sessions dropped
+   * (counted). Default: none.
+   */
+  maxStoredBytes?: number;
+  /** Where the store logs (corruption, failed commits). Default: the `edgemq.store` logger. */
+  storeLogger?: StoreLogger;
 }
 
 export interface RunningBroker {
@@ -53,6 +113,10 @@ export interface RunningBroker {
   readonly port: number;
   readonly listeners: Array<{ host: string; port: number }>;
   readonly broker: Broker;
+  /** The store in use, if any. */
+  readonly store: Store | undefined;
+  /** What was resumed from the store at start. */
+  readonly restored: RestoreCounts;
   /**
    * Stops the listeners, sends MQTT 5 clients DISCONNECT 0x8B (Server shutting down), closes
    * every socket and clears the timers.
@@ -60,7 +124,62 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-/** Starts a broker with TCP listeners. */
+/**
+ * The store's logger on LogTape (`edgemq.store`). Failed commits (a full or failing disk fails
+ * every commit) are logged at most once per 10 s, with the number since the last line.
+ */
+export function logtapeStoreLogger(): StoreLogger {
+  const log = getLogger(["edgemq", "store"]);
+  let lastCommitError = -Infinity;
+  let suppressed = 0;
+  return {
+    error(message: string) {
+      if (message.startsWith("commit of ")) {
+        const now = Date.now();
+        if (now - lastCommitError < 10_000) {
+          suppressed++;
+          return;
+        }
+        lastCommitError = now;
+        if (suppressed > 0) {
+          message += ` (${suppressed} more failed commits since the last message)`;
+          suppressed = 0;
+        }
+      }
+      log.error("{message}", { message });
+    },
+    warn: (message: string) => log.warn("{message}", { message }),
+    info: (message: string) => log.info("{message}", { message }),
+  };
+}
+
+/** Opens the store `options` ask for (undefined: none). Throws StoreCorruptError / StoreOpenError. */
+function openStore(options: StartOptions, now: () => number): Store | undefined {
+  const { dataDir, store } = options;
+  if (store !== undefined && typeof store === "object") return store;
+  const kind = store ?? (dataDir !== undefined ? "sqlite" : undefined);
+  if (kind === undefined) return undefined;
+  const logger = options.storeLogger ?? logtapeStoreLogger();
+  const common = { now, logger, maxStoredBytes: options.maxStoredBytes };
+  if (kind === "memory") return new MemoryStore(common);
+  if (kind !== "sqlite") {
+    throw new TypeError(`option store: expected "memory" or "sqlite", got "${kind}"`);
+  }
+  if (dataDir === undefined) throw new TypeError(`option store "sqlite" needs the option dataDir`);
+  const onCorrupt = options.onCorrupt ?? "move-aside";
+  if (onCorrupt !== "move-aside" && onCorrupt !== "moveAside" && onCorrupt !== "refuse") {
+    throw new TypeError(`option onCorrupt: expected "move-aside" or "refuse", got "${onCorrupt}"`);
+  }
+  return new SqliteStore({
+    ...common,
+    dataDir,
+    synchronous: options.storeSynchronous ?? "full",
+    onCorrupt: onCorrupt === "refuse" ? "refuse" : "moveAside",
+    startupCheck: options.storeStartupCheck ?? "quick",
+  });
+}
+
+/** Starts a broker with TCP listeners (resuming the stored state first, when there is a store). */
 export function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const {
     listeners: listenerOptions = [{ host: "127.0.0.1", port: 1883 }],
@@ -68,20 +187,62 @@ export function startBroker(options: StartOptions = {}): Promise<RunningBroker> 
     tickInterval = 250,
     clock,
     durability,
+    dataDir: _dataDir,
+    store: _store,
+    storeSynchronous: _sync,
+    onCorrupt: _onCorrupt,
+    storeStartupCheck: _check,
+    maxStoredBytes: _max,
+    storeLogger: _logger,
     ...brokerOptions
   } = options;
-  const broker = new Broker(brokerOptions, {
-    hooks,
-    clock,
-    durability,
-    version: BROKER_VERSION,
-    heapUsed: () => Deno.memoryUsage().heapUsed,
-  });
+  const log = getLogger(["edgemq", "broker"]);
+  const now = clock !== undefined ? () => clock.now() : Date.now;
+  let store: Store | undefined;
+  let broker: Broker;
+  let restored: RestoreCounts = { sessions: 0, messages: 0, retained: 0, wills: 0 };
+  const ownStore = typeof options.store !== "object";
+  try {
+    const t0 = performance.now();
+    store = openStore(options, now);
+    broker = new Broker(brokerOptions, {
+      hooks,
+      clock,
+      durability,
+      store,
+      version: BROKER_VERSION,
+      heapUsed: () => Deno.memoryUsage().heapUsed,
+    });
+    if (store !== undefined) {
+      const state = store.load();
+      restored = restoreState(broker, state);
+      const where = store instanceof SqliteStore
+        ? `${store.path} (synchronous=${options.storeSynchronous ?? "full"})`
+        : "memory";
+      log.info(
+        "store {where}: resumed {sessions} sessions, {messages} messages, {retained} retained, " +
+          "{wills} delayed wills in {ms} ms (dropped as expired: {ds} sessions, {dm} messages, " +
+          "{dr} retained)",
+        {
+          where,
+          ...restored,
+          ms: Math.round(performance.now() - t0),
+          ds: state.dropped.sessions,
+          dm: state.dropped.messages,
+          dr: state.dropped.retained,
+        },
+      );
+    }
+  } catch (e) {
+    if (store !== undefined && ownStore) void store.close();
+    return Promise.reject(e);
+  }
   const listeners: TcpListener[] = [];
   try {
     for (const l of listenerOptions) listeners.push(new TcpListener(broker, l));
   } catch (e) {
     for (const l of listeners) void l.close();
+    if (store !== undefined && ownStore) void store.close();
     return Promise.reject(e);
   }
   broker.tick();
@@ -91,12 +252,19 @@ export function startBroker(options: StartOptions = {}): Promise<RunningBroker> 
     port: listeners[0]?.port ?? 0,
     listeners: listeners.map((l) => ({ host: l.host, port: l.port })),
     broker,
+    store,
+    restored,
     close(): Promise<void> {
       closing ??= (async () => {
         clearInterval(timer);
         await Promise.all(listeners.map((l) => l.close()));
         broker.close();
         await Promise.all(listeners.map((l) => l.drained()));
+        // Sessions are now marked disconnected in the store: commit and close it.
+        if (store !== undefined) {
+          if (ownStore) await store.close();
+          else await store.flush().catch(() => {});
+        }
       })();
       return closing;
     },

@@ -10,10 +10,12 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Will } from "../codec/packets.ts";
 import { ReasonCode } from "../codec/reason_codes.ts";
+import type { DurableCallback, Store } from "../store/store.ts";
 import { type CloseOptions, Connection } from "./connection.ts";
 import { offer, pump } from "./delivery.ts";
 import { type BrokerHook, type ClientInfo, HookList } from "./hooks.ts";
 import { type BrokerOptions, resolveOptions, SESSION_NEVER_EXPIRES } from "./options.ts";
+import { keep, Persistence } from "./persistence.ts";
 import { RetainedIndex } from "./retained_index.ts";
 import {
   type OutgoingEntry,
@@ -42,15 +44,16 @@ export const BROKER_VERSION = "0.1.0";
 /**
  * The durability seam. The ack (PUBACK/PUBREC) of an incoming QoS 1/2 PUBLISH is sent only from
  * `afterDurable`'s callback, i.e. after the state change that holds the message has been made
- * durable. In memory (today) the callback runs synchronously; the SQLite store will run it
- * after the group-commit transaction of this event-loop turn.
+ * durable. Without a store the callback runs synchronously; with a store (`BrokerDeps.store`)
+ * it runs after the group-commit transaction of this event-loop turn, with the commit's error
+ * (then the PUBLISH is refused instead of acknowledged).
  */
 export interface Durability {
-  afterDurable(cb: () => void): void;
+  afterDurable(cb: DurableCallback): void;
 }
 
 /** Runs callbacks at once: the in-memory broker has nothing to wait for. */
-export const immediateDurability: Durability = { afterDurable: (cb) => cb() };
+export const immediateDurability: Durability = { afterDurable: (cb) => cb(null) };
 
 export interface BrokerDeps {
   clock?: Clock;
@@ -58,6 +61,13 @@ export interface BrokerDeps {
   /** Current heap use in bytes, for `$SYS/broker/heap/current` (the core has no Deno API). */
   heapUsed?: () => number;
   durability?: Durability;
+  /**
+   * The durable store. When given, persistent sessions, their messages, incoming QoS 2 ids,
+   * retained messages and delayed wills are written to it (see `persistence.ts`), and acks of
+   * incoming QoS 1/2 wait for its commits (it replaces `durability`). Load it into the broker
+   * with `restoreState(broker, store.load())` before accepting connections.
+   */
+  store?: Store;
   /** Version string for `$SYS/broker/version`. */
   version?: string;
 }
@@ -85,6 +95,8 @@ export class BrokerStats {
   connectionsTotal = 0;
   /** Bugs caught at the connection boundary (each cost that one connection). Should stay 0. */
   internalErrors = 0;
+  /** QoS 1/2 PUBLISH refused because the store failed or is full (0x97, or closed for 3.1.1). */
+  storeRefused = 0;
 }
 
 /** A will waiting for its Will Delay Interval (plain data: a store may persist it). */
@@ -110,6 +122,8 @@ export class Broker {
   readonly startedAt: number;
   readonly version: string;
   readonly heapUsed?: () => number;
+  /** The durable store's writer, when a store is configured. */
+  readonly persist: Persistence | undefined;
   #durability: Durability;
   #offline = new Set<Session>();
   #cursor = new SharedGroupCursor();
@@ -120,7 +134,8 @@ export class Broker {
   constructor(options: Partial<BrokerOptions> = {}, deps: BrokerDeps = {}) {
     this.options = resolveOptions(options);
     this.clock = deps.clock ?? systemClock;
-    this.#durability = deps.durability ?? immediateDurability;
+    this.persist = deps.store !== undefined ? new Persistence(deps.store) : undefined;
+    this.#durability = this.persist ?? deps.durability ?? immediateDurability;
     this.heapUsed = deps.heapUsed;
     this.version = deps.version ?? BROKER_VERSION;
     for (const h of deps.hooks ?? []) this.hooks.add(h);
@@ -153,9 +168,30 @@ export class Broker {
   }
 
   /** See `Durability`: the only path by which an incoming QoS 1/2 PUBLISH is acknowledged. */
-  afterDurable(cb: () => void): void {
+  afterDurable(cb: DurableCallback): void {
     this.#durability.afterDurable(cb);
   }
+
+  /**
+   * Logs a store problem that refused a PUBLISH (or a PUBREL), at most every 10 s as a warning
+   * with the count since the last one.
+   */
+  storeRefusal(client: string, why: string): void {
+    this.stats.storeRefused++;
+    this.#refusalsSinceWarn++;
+    const now = this.clock.now();
+    if (now - this.#lastRefusalWarn >= 10_000) {
+      this.log.warn(
+        "refused {n} QoS 1/2 message(s) in the last period because of the store; latest from " +
+          "{client}: {why}",
+        { n: this.#refusalsSinceWarn, client, why },
+      );
+      this.#lastRefusalWarn = now;
+      this.#refusalsSinceWarn = 0;
+    }
+  }
+  #lastRefusalWarn = -Infinity;
+  #refusalsSinceWarn = 0;
 
   /**
    * Accepts a message into the broker: updates the retained index when its RETAIN flag is set
@@ -164,14 +200,26 @@ export class Broker {
    */
   publish(msg: Message, publisher?: ClientInfo): number {
     if (msg.retain && this.options.retainAvailable) {
+      // Kept long: not a view into a shared decode slab.
+      const payload = keep(msg.payload);
       this.retained.set({
         topic: msg.topic,
-        payload: msg.payload,
+        payload,
         qos: msg.qos,
         properties: msg.properties,
         expiresAt: msg.expiresAt,
         storedAt: msg.receivedAt,
       });
+      // $SYS is regenerated at every start: not stored.
+      if (this.persist !== undefined && !msg.topic.startsWith("$SYS")) {
+        if (payload.length === 0) {
+          this.persist.retainedDeleted(msg.topic);
+        } else if (!this.persist.retainedSet(msg, payload, msg.receivedAt)) {
+          this.log.warn("retained message on {topic} not stored: the store is full", {
+            topic: msg.topic,
+          });
+        }
+      }
     }
     const n = this.route(msg);
     for (const h of this.hooks.list) {
@@ -328,20 +376,23 @@ export class Broker {
   /** Adds or replaces a subscription; returns true if one existed on that filter (MQTT-3.8.4-3). */
   addSubscription(session: Session, sub: StoredSubscription): boolean {
     session.subscriptions.set(sub.raw, sub);
+    if (session.stored) this.persist!.subscribed(session, sub);
     return this.subscriptions.add(sub.filter, session.clientId, sub, sub.share);
   }
 
   /** Removes a subscription; false if there was none. */
   removeSubscription(session: Session, raw: string, filter: string, share?: string): boolean {
     session.subscriptions.delete(raw);
-    return this.subscriptions.remove(filter, session.clientId, share);
+    const removed = this.subscriptions.remove(filter, session.clientId, share);
+    if (removed && session.stored) this.persist!.unsubscribed(session, filter, share);
+    return removed;
   }
 
   /** Called by handle_connect when a client is connected and its session attached. */
   sessionAttached(conn: Connection, session: Session): void {
     this.#offline.delete(session);
     // MQTT-3.1.3-9: a new connection to the session cancels a delayed will.
-    this.pendingWills.delete(session.clientId);
+    if (this.pendingWills.delete(session.clientId)) this.persist?.willGone(session.clientId);
     session.conn = conn;
     session.disconnectedAt = undefined;
     this.sessions.set(session.clientId, session);
@@ -402,12 +453,18 @@ export class Broker {
       if (delay > 0 && session.expiryInterval > 0) {
         // The earlier of Will Delay Interval and session end (MQTT 5 §3.1.3.2.2).
         const wait = Math.min(delay, session.expiryInterval);
-        this.pendingWills.set(session.clientId, {
+        const pw: PendingWill = {
           clientId: session.clientId,
           username: conn.username,
-          will,
+          will: { ...will, payload: keep(will.payload) },
           at: now + wait * 1000,
-        });
+        };
+        this.pendingWills.set(session.clientId, pw);
+        if (this.persist !== undefined && !this.persist.willScheduled(pw)) {
+          this.log.warn("delayed will of {client} not stored: the store is full", {
+            client: session.clientId,
+          });
+        }
       } else {
         this.publishWill(session.clientId, conn.username, will);
       }
@@ -416,6 +473,7 @@ export class Broker {
       this.endSession(session, "session_end");
     } else {
       this.#offline.add(session);
+      if (session.stored) this.persist!.sessionClosed(session, now);
     }
   }
 
@@ -434,13 +492,17 @@ export class Broker {
     }
     moved.push(...session.takeQueued((e) => e.share !== undefined && e.qos > 0));
     for (const e of moved) {
+      // Leaves this session in the store too; wherever it goes next it is stored anew.
+      if (session.stored) this.persist!.done(session, e);
       const group = this.#findGroup(e.message.topic, e.share!.group, e.share!.filter);
       if (group === undefined || !this.#offerShared(group, e.message, session.clientId)) {
         // Nobody else: keep it in this session's queue (Mosquitto-like: the session owns it).
-        session.enqueue({ ...e, packetId: undefined, state: undefined }, {
-          maxMessages: 0,
-          maxBytes: 0,
-        });
+        const back: OutgoingEntry = { ...e, packetId: undefined, state: undefined, seq: undefined };
+        session.enqueue(back, { maxMessages: 0, maxBytes: 0 });
+        if (session.stored && !this.persist!.enqueue(session, back)) {
+          session.dropLast(back);
+          this.countDropped(session, "the store is full (maxStoredBytes)");
+        }
       }
     }
   }
@@ -466,8 +528,11 @@ export class Broker {
     const pending = this.pendingWills.get(session.clientId);
     if (pending !== undefined) {
       this.pendingWills.delete(session.clientId);
+      this.persist?.willGone(pending.clientId);
       this.publishWill(pending.clientId, pending.username, pending.will);
     }
+    // The session leaves the store (with its messages, subscriptions and QoS 2 ids).
+    if (session.stored) this.persist!.sessionEnded(session);
     // Shared messages left in the session go to the other members.
     this.#redispatchShared(session);
     session.inflight.clear();
@@ -532,6 +597,7 @@ export class Broker {
     for (const pw of [...this.pendingWills.values()]) {
       if (now >= pw.at) {
         this.pendingWills.delete(pw.clientId);
+        this.persist?.willGone(pw.clientId);
         this.publishWill(pw.clientId, pw.username, pw.will);
       }
     }

@@ -64,6 +64,8 @@ export class Connection {
   readonly inboundAliases = new Map<number, string>();
   /** QoS 1 PUBLISH received whose PUBACK waits for durability (counts against Receive Maximum). */
   pendingAcks = 0;
+  /** Acks (PUBACK, PUBREC, PUBCOMP) waiting for a store commit: later ones must wait too. */
+  awaitingDurable = 0;
   /** Packets that arrived while an async authentication was running. */
   pendingPackets: Packet[] | undefined;
   /** Why it closed (after close). */

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Properties, PublishPacket } from "../codec/packets.ts";
+import { compactBytes } from "../codec/alloc.ts";
 import type { Broker } from "./broker.ts";
 import type { Connection } from "./connection.ts";
 import type { OutgoingEntry, Session } from "./session.ts";
@@ -64,6 +65,8 @@ export function isExpired(entry: OutgoingEntry, now: number): boolean {
 
 /** Sends a QoS 0 entry, or drops it when the client cannot take it. */
 function sendQos0(broker: Broker, conn: Connection, entry: OutgoingEntry, now: number): void {
+  // A stored QoS 0 entry (queued while offline) is done once handed to the connection.
+  if (entry.seq !== undefined) broker.persist!.done(conn.session!, entry);
   if (!conn.send(buildPublish(conn, entry, false, now))) {
     broker.countDropped(
       conn.session!,
@@ -89,11 +92,20 @@ function startInflight(
   if (id === undefined) return false;
   entry.packetId = id;
   entry.state = "publish";
+  if (session.stored) {
+    const persist = broker.persist!;
+    if (entry.seq === undefined && !persist.enqueue(session, entry)) {
+      broker.countDropped(session, "the store is full (maxStoredBytes)");
+      return true;
+    }
+    persist.sent(session, entry);
+  }
   session.inflight.set(id, entry);
   if (!conn.send(buildPublish(conn, entry, false, now))) {
     // MQTT-3.1.2-25 (5.0): a packet too large for the client is discarded and treated as if
     // its delivery had completed.
     session.inflight.delete(id);
+    if (session.stored) broker.persist!.done(session, entry);
     broker.countDropped(session, "larger than the client's Maximum Packet Size [MQTT-3.1.2-24]");
     return true;
   }
@@ -136,14 +148,32 @@ export function offer(broker: Broker, session: Session, entry: OutgoingEntry): v
 }
 
 function enqueue(broker: Broker, session: Session, entry: OutgoingEntry): void {
-  const { result, evicted } = session.enqueue(entry, {
-    maxMessages: broker.options.maxQueuedMessages,
-    maxBytes: broker.options.maxQueuedBytes,
-  });
+  const stored = session.stored;
+  const { result, evicted } = session.enqueue(
+    entry,
+    {
+      maxMessages: broker.options.maxQueuedMessages,
+      maxBytes: broker.options.maxQueuedBytes,
+    },
+    stored ? (gone) => broker.persist!.done(session, gone) : undefined,
+  );
   for (let i = 0; i < evicted; i++) {
     broker.countDropped(session, "queue full, oldest QoS 0 evicted");
   }
-  if (result === "dropped") broker.countDropped(session, "queue full");
+  if (result === "dropped") {
+    broker.countDropped(session, "queue full");
+    return;
+  }
+  // Queued payloads may wait long: do not let them pin shared decode slabs.
+  const m = entry.message;
+  m.payload = compactBytes(m.payload);
+  // Stored: QoS 1/2, and QoS 0 queued for an offline client (queueQos0).
+  if (stored && (entry.qos > 0 || session.conn === undefined)) {
+    if (!broker.persist!.enqueue(session, entry)) {
+      session.dropLast(entry);
+      broker.countDropped(session, "the store is full (maxStoredBytes)");
+    }
+  }
 }
 
 /**
@@ -160,6 +190,7 @@ export function pump(broker: Broker, session: Session): void {
     if (head.qos > 0 && session.inflight.size >= window) break;
     session.dequeue();
     if (isExpired(head, now)) {
+      if (head.seq !== undefined) broker.persist!.done(session, head);
       broker.stats.expiredDropped++;
       continue;
     }
@@ -182,6 +213,7 @@ export function resumeDelivery(broker: Broker, conn: Connection, session: Sessio
       conn.send({ type: "pubrel", packetId: entry.packetId! });
     } else if (!conn.send(buildPublish(conn, entry, true, now))) {
       session.inflight.delete(entry.packetId!);
+      if (entry.seq !== undefined) broker.persist!.done(session, entry);
       broker.countDropped(session, "larger than the client's Maximum Packet Size [MQTT-3.1.2-24]");
     }
   }

@@ -17,6 +17,7 @@ export function handlePuback(conn: Connection, p: AckPacket): void {
   // An unknown id is ignored (Mosquitto does the same).
   if (entry === undefined || entry.qos !== 1) return;
   session.inflight.delete(p.packetId);
+  if (entry.seq !== undefined) conn.broker.persist!.done(session, entry);
   conn.broker.pump(session);
 }
 
@@ -36,8 +37,12 @@ export function handlePubrec(conn: Connection, p: AckPacket): void {
   if (conn.version === 5 && (p.reasonCode ?? 0) >= 0x80) {
     // MQTT 5 §4.3.3: a PUBREC with a failure reason code ends the exchange; the id is free.
     session.inflight.delete(p.packetId);
+    if (entry.seq !== undefined) conn.broker.persist!.done(session, entry);
     conn.broker.pump(session);
     return;
+  }
+  if (entry.state === "publish" && entry.seq !== undefined) {
+    conn.broker.persist!.released(session, p.packetId);
   }
   entry.state = "pubrel";
   conn.send({ type: "pubrel", packetId: p.packetId });
@@ -49,6 +54,7 @@ export function handlePubcomp(conn: Connection, p: AckPacket): void {
   const entry = session.inflight.get(p.packetId);
   if (entry === undefined || entry.state !== "pubrel") return;
   session.inflight.delete(p.packetId);
+  if (entry.seq !== undefined) conn.broker.persist!.done(session, entry);
   conn.broker.pump(session);
 }
 
@@ -58,14 +64,43 @@ export function handlePubcomp(conn: Connection, p: AckPacket): void {
  */
 export function handlePubrel(conn: Connection, p: AckPacket): void {
   const session = conn.session!;
-  const known = session.incomingQos2.delete(p.packetId);
+  const broker = conn.broker;
+  const id = p.packetId;
+  const known = session.incomingQos2.delete(id);
   if (!known && conn.version === 5) {
     conn.send({
       type: "pubcomp",
-      packetId: p.packetId,
+      packetId: id,
       reasonCode: ReasonCode.PacketIdentifierNotFound,
     });
     return;
   }
-  conn.send({ type: "pubcomp", packetId: p.packetId });
+  // With a store, PUBCOMP waits until the id is forgotten durably: were it still stored after
+  // a crash, the client's next PUBLISH reusing the id would be taken for a re-send and lost.
+  // It also waits when earlier PUBACK/PUBREC of this client do (acks stay in order).
+  const wrote = known && session.stored;
+  if (wrote) broker.persist!.incomingQos2Removed(session, id);
+  if (!wrote && conn.awaitingDurable === 0) {
+    conn.send({ type: "pubcomp", packetId: id });
+    return;
+  }
+  conn.awaitingDurable++;
+  broker.afterDurable((error) => {
+    conn.awaitingDurable--;
+    if (conn.state !== "connected") return;
+    if (error !== null && wrote) {
+      // Not forgotten in the store: keep it here too; the client re-sends PUBREL after
+      // reconnecting (MQTT-4.4.0-1), and that is tried again.
+      session.incomingQos2.add(id);
+      broker.storeRefusal(conn.label, `PUBREL ${id}: ${error.message}`);
+      conn.broker.closeConnection(conn, {
+        reasonCode: ReasonCode.ImplementationSpecificError,
+        reason: "store_failed",
+        publishWill: true,
+        detail: "the broker could not store the PUBREL",
+      });
+      return;
+    }
+    conn.send({ type: "pubcomp", packetId: id });
+  });
 }

@@ -263,6 +263,13 @@ function finishConnect(
   conn.state = "connected";
   conn.connectedAt = broker.clock.now();
   broker.sessionAttached(conn, session);
+  // Durable store: a session with an expiry above 0 is stored (written now, while connected,
+  // with disconnectedAt null); a stored session resumed with expiry 0 ends with this
+  // connection, so it leaves the store now (MQTT 5 §3.1.2.11.2).
+  if (broker.persist !== undefined) {
+    if (session.expiryInterval > 0) broker.persist.sessionOpened(session);
+    else if (session.stored) broker.persist.sessionEnded(session);
+  }
 
   const connack: ConnackPacket = {
     type: "connack",

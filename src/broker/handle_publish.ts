@@ -66,9 +66,7 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     if (p.qos === 2 && session.incomingQos2.has(id)) {
       // MQTT-4.3.3-9/10 (5.0) / Method B (3.1.1 §4.3.3): a re-sent PUBLISH with a packet id we
       // already hold is acknowledged again but not delivered a second time.
-      broker.afterDurable(() => {
-        if (conn.state === "connected") conn.send({ type: "pubrec", packetId: id });
-      });
+      acknowledge(conn, 2, id, undefined, false, undefined, false);
       return;
     }
     // MQTT 5 §3.3.4: more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum -> 0x93.
@@ -101,6 +99,24 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     }
   }
 
+  const persist = broker.persist;
+  if (
+    p.qos > 0 && persist !== undefined &&
+    !persist.hasRoom(RECORD_SIZE_ESTIMATE + topic.length + p.payload.length)
+  ) {
+    // The store is full (maxStoredBytes): refuse rather than accept what cannot be kept.
+    acknowledge(
+      conn,
+      p.qos as 1 | 2,
+      p.packetId!,
+      undefined,
+      false,
+      "the store is full (maxStoredBytes)",
+    );
+    return;
+  }
+  const writesBefore = persist?.writes ?? 0;
+
   // $SYS is the broker's own tree: client publishes there are acknowledged but not routed
   // (Mosquitto's rule).
   const isSys = topic.startsWith("$SYS/") || topic === "$SYS";
@@ -114,31 +130,77 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
   // Mosquitto, acknowledge and drop.
   const reasonCode = !allowed && !isSys && v5 ? ReasonCode.NotAuthorized : undefined;
 
-  if (p.qos === 1) {
-    const id = p.packetId!;
-    conn.pendingAcks++;
-    broker.afterDurable(() => {
-      conn.pendingAcks--;
-      if (conn.state !== "connected") return;
-      // MQTT-4.3.2-2 (3.1.1) / MQTT-4.3.2-4 (5.0): PUBACK with the PUBLISH's packet id.
-      conn.send(
-        reasonCode === undefined
-          ? { type: "puback", packetId: id }
-          : { type: "puback", packetId: id, reasonCode },
-      );
-    });
-  } else if (p.qos === 2) {
-    const id = p.packetId!;
+  if (p.qos === 2 && reasonCode === undefined) {
     // MQTT-4.3.3-2 (3.1.1) / MQTT-4.3.3-8 (5.0): keep the packet id until PUBREL (a failing
-    // PUBREC ends the exchange, so its id is not kept).
-    if (reasonCode === undefined) session.incomingQos2.add(id);
-    broker.afterDurable(() => {
-      if (conn.state !== "connected") return;
-      conn.send(
-        reasonCode === undefined
-          ? { type: "pubrec", packetId: id }
-          : { type: "pubrec", packetId: id, reasonCode },
-      );
-    });
+    // PUBREC ends the exchange, so its id is not kept). Stored with the session, so that a
+    // re-send after a broker restart is not delivered twice.
+    session.incomingQos2.add(p.packetId!);
+    if (session.stored) persist!.incomingQos2Added(session, p.packetId!);
   }
+  if (p.qos > 0) {
+    const wrote = persist !== undefined && persist.writes !== writesBefore;
+    acknowledge(conn, p.qos as 1 | 2, p.packetId!, reasonCode, wrote);
+  }
+}
+
+/** Bytes a stored message takes beyond topic and payload (for the maxStoredBytes check). */
+const RECORD_SIZE_ESTIMATE = 64;
+
+/**
+ * Sends PUBACK (QoS 1) or PUBREC (QoS 2) for an incoming PUBLISH — MQTT-4.3.2-2 (3.1.1) /
+ * MQTT-4.3.2-4 (5.0), MQTT-4.3.3-2 / MQTT-4.3.3-8 — once what it changed is durable: through
+ * `broker.afterDurable` when this PUBLISH made store writes (`wrote`) or an earlier ack of the
+ * client still waits (acks go out in PUBLISH order, MQTT-4.6.0-2), at once otherwise.
+ *
+ * When the commit failed, or `refusal` is given (store full), the PUBLISH is refused instead:
+ * MQTT 5 gets 0x97 Quota exceeded (the exchange ends, MQTT 5 §4.3.3), MQTT 3.1.1 has no
+ * negative ack and is disconnected (the client re-sends after reconnecting).
+ */
+function acknowledge(
+  conn: Connection,
+  qos: 1 | 2,
+  id: number,
+  reasonCode: number | undefined,
+  wrote: boolean,
+  refusal?: string,
+  newId = true,
+): void {
+  const broker = conn.broker;
+  const type = qos === 1 ? "puback" : "pubrec";
+  if (qos === 1) conn.pendingAcks++;
+  const finish = (error: Error | null) => {
+    if (qos === 1) conn.pendingAcks--;
+    if (conn.state !== "connected") return;
+    const why = refusal ?? error?.message;
+    if (why === undefined) {
+      conn.send(
+        reasonCode === undefined ? { type, packetId: id } : { type, packetId: id, reasonCode },
+      );
+      return;
+    }
+    if (qos === 2 && newId) conn.session!.incomingQos2.delete(id);
+    broker.storeRefusal(conn.label, `${type.toUpperCase()} ${id} refused: ${why}`);
+    if (conn.version === 5) {
+      conn.send({ type, packetId: id, reasonCode: ReasonCode.QuotaExceeded });
+    } else {
+      broker.closeConnection(conn, {
+        reason: "store_failed",
+        publishWill: true,
+        detail: `could not store a QoS ${qos} message: ${why}`,
+      });
+    }
+  };
+  if (broker.persist === undefined) {
+    broker.afterDurable(finish);
+    return;
+  }
+  if (!wrote && refusal === undefined && conn.awaitingDurable === 0) {
+    finish(null);
+    return;
+  }
+  conn.awaitingDurable++;
+  broker.afterDurable((error) => {
+    conn.awaitingDurable--;
+    finish(error);
+  });
 }

@@ -44,6 +44,8 @@ export interface OutgoingEntry {
   packetId?: number;
   /** In flight: "publish" = PUBLISH sent, awaiting PUBACK/PUBREC; "pubrel" = awaiting PUBCOMP. */
   state?: "publish" | "pubrel";
+  /** Sequence number in the durable store, when this entry is stored there. */
+  seq?: number;
 }
 
 /** The serializable form of a session (what a durable store saves). */
@@ -79,6 +81,11 @@ export class Session {
   disconnectedAt?: number;
   /** The live connection, when the client is connected. Not part of the record. */
   conn?: Connection;
+  /**
+   * True while the session is kept in the durable store (a store is configured and its expiry
+   * is above 0): every change of it is then written there too. Not part of the record.
+   */
+  stored = false;
 
   readonly subscriptions = new Map<string, StoredSubscription>();
   /** Outgoing QoS 1/2 in flight, by packet id, in send order (Map keeps insertion order). */
@@ -115,15 +122,21 @@ export class Session {
    * Appends to the queue, bounded by `limits`. When full, the oldest queued QoS 0 message is
    * dropped to make room (EMQX's rule); when there is none the new message is dropped
    * (Mosquitto's rule for `max_queued_messages`). Returns what happened to `entry`, and how
-   * many older entries were evicted.
+   * many older entries were evicted (each is passed to `onEvict`).
    */
-  enqueue(entry: OutgoingEntry, limits: QueueLimits): { result: EnqueueResult; evicted: number } {
+  enqueue(
+    entry: OutgoingEntry,
+    limits: QueueLimits,
+    onEvict?: (evicted: OutgoingEntry) => void,
+  ): { result: EnqueueResult; evicted: number } {
     let evicted = 0;
     const size = entry.message.payload.length;
     while (this.#full(size, limits)) {
-      if (!this.#evictOldestQos0()) {
+      const gone = this.#evictOldestQos0();
+      if (gone === undefined) {
         return { result: "dropped", evicted };
       }
+      onEvict?.(gone);
       evicted++;
     }
     this.#queue.push(entry);
@@ -139,15 +152,24 @@ export class Session {
     return false;
   }
 
-  #evictOldestQos0(): boolean {
+  #evictOldestQos0(): OutgoingEntry | undefined {
     for (let i = this.#head; i < this.#queue.length; i++) {
-      if (this.#queue[i].qos === 0) {
-        this.#queueBytes -= this.#queue[i].message.payload.length;
+      const e = this.#queue[i];
+      if (e.qos === 0) {
+        this.#queueBytes -= e.message.payload.length;
         this.#queue.splice(i, 1);
-        return true;
+        return e;
       }
     }
-    return false;
+    return undefined;
+  }
+
+  /** Takes back the entry just appended by `enqueue` (it could not be stored). */
+  dropLast(entry: OutgoingEntry): void {
+    if (this.#queue.length > this.#head && this.#queue[this.#queue.length - 1] === entry) {
+      this.#queue.pop();
+      this.#queueBytes -= entry.message.payload.length;
+    }
   }
 
   /** Puts entries back at the front of the queue (used when a window shrinks or on re-dispatch). */

@@ -375,6 +375,10 @@ export class BufferedStore implements Store {
     this.#schedule();
   }
 
+  hasRoom(bytes: number): boolean {
+    return this.#committedBytes + this.#pendingAdded + bytes <= this.#maxBytes;
+  }
+
   flush(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.afterDurable((error) => error === null ? resolve() : reject(error));

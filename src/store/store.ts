@@ -291,6 +291,12 @@ export interface Store {
   /** Resolves when every mutation made so far is committed; rejects with StoreCommitError. */
   flush(): Promise<void>;
 
+  /**
+   * Would a write of about `bytes` fit under {@link StoreOptions.maxStoredBytes}? Cheap (the
+   * broker asks before accepting a QoS 1/2 PUBLISH); true when there is no cap.
+   */
+  hasRoom(bytes: number): boolean;
+
   readonly stats: StoreStats;
 
   /** Commits what is pending (errors are reported to the pending callbacks) and closes. */

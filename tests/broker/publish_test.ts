@@ -286,12 +286,12 @@ Deno.test("backpressure: a congested connection drops QoS 0 (counted) and queues
 });
 
 Deno.test("afterDurable seam: PUBACK waits until the durability callback runs", () => {
-  const pending: Array<() => void> = [];
+  const pending: Array<(error: Error | null) => void> = [];
   const h = new Harness({}, { durability: { afterDurable: (cb) => pending.push(cb) } });
   const p = h.connected({ clientId: "p" });
   p.publish("t", "x", 1);
   p.publish("t", "y", 2);
   deepEqual(p.take(), []);
-  for (const cb of pending.splice(0)) cb();
+  for (const cb of pending.splice(0)) cb(null);
   deepEqual(p.take(), [{ type: "puback", packetId: 1 }, { type: "pubrec", packetId: 2 }]);
 });
