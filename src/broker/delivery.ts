@@ -99,6 +99,15 @@ function startInflight(
       return true;
     }
     persist.sent(session, entry);
+    if (entry.qos === 2) {
+      // Exactly once across a crash: a QoS 2 PUBLISH to a stored session goes out only once the
+      // store holds it with this packet id. Sent earlier, a crash before the commit would make
+      // the restarted broker send it again under another id (or route the publisher's re-send
+      // anew), and the client would deliver it twice.
+      session.inflight.set(id, entry);
+      persist.afterDurable(() => sendDeferred(broker, conn, session, entry, id));
+      return true;
+    }
   }
   session.inflight.set(id, entry);
   if (!conn.send(buildPublish(conn, entry, false, now))) {
@@ -111,6 +120,27 @@ function startInflight(
   }
   broker.stats.publishSent++;
   return true;
+}
+
+/** Sends a QoS 2 PUBLISH held back until the store had it (see `startInflight`). */
+function sendDeferred(
+  broker: Broker,
+  conn: Connection,
+  session: Session,
+  entry: OutgoingEntry,
+  id: number,
+): void {
+  // Still wanted on this connection? (Else a reconnect re-sends it with DUP, MQTT-4.4.0-1.)
+  if (conn.state !== "connected" || session.conn !== conn) return;
+  if (session.inflight.get(id) !== entry || entry.state !== "publish") return;
+  if (!conn.send(buildPublish(conn, entry, false, broker.clock.now()))) {
+    session.inflight.delete(id);
+    if (session.stored) broker.persist!.done(session, entry);
+    broker.countDropped(session, "larger than the client's Maximum Packet Size [MQTT-3.1.2-24]");
+    broker.pump(session);
+    return;
+  }
+  broker.stats.publishSent++;
 }
 
 /**

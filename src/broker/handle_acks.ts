@@ -42,7 +42,31 @@ export function handlePubrec(conn: Connection, p: AckPacket): void {
     return;
   }
   if (entry.state === "publish" && entry.seq !== undefined) {
-    conn.broker.persist!.released(session, p.packetId);
+    // Stored session: PUBREL only once the store knows the client has the message (state
+    // pubrel). After PUBREL the client may forget the packet id; a crash that left the message
+    // in state "publish" would re-send it and the client would deliver it twice.
+    const broker = conn.broker;
+    const id = p.packetId;
+    broker.persist!.released(session, id);
+    entry.state = "pubrel";
+    broker.persist!.afterDurable((error) => {
+      if (conn.state !== "connected" || session.inflight.get(id) !== entry) return;
+      if (error !== null) {
+        // Not stored: back to "publish" (what the store says); the reconnecting client gets
+        // the PUBLISH again with DUP (it still holds the id) and answers PUBREC again.
+        entry.state = "publish";
+        broker.storeRefusal(conn.label, `PUBREC ${id}: ${error.message}`);
+        broker.closeConnection(conn, {
+          reasonCode: ReasonCode.ImplementationSpecificError,
+          reason: "store_failed",
+          publishWill: true,
+          detail: "the broker could not store the PUBREC",
+        });
+        return;
+      }
+      conn.send({ type: "pubrel", packetId: id });
+    });
+    return;
   }
   entry.state = "pubrel";
   conn.send({ type: "pubrel", packetId: p.packetId });
