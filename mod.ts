@@ -28,6 +28,8 @@ import type { Clock } from "./src/broker/types.ts";
 import { MemoryStore } from "./src/store/memory_store.ts";
 import { SqliteStore, type SynchronousMode } from "./src/store/sqlite_store.ts";
 import type { Store, StoreLogger } from "./src/store/store.ts";
+import { type HttpServer, type HttpServerOptions, startHttpServer } from "./src/http/server.ts";
+import type { ReloadResult } from "./src/http/api.ts";
 import { TcpListener } from "./src/transport/tcp.ts";
 
 export { Broker, BROKER_VERSION, BrokerStats, immediateDurability } from "./src/broker/broker.ts";
@@ -58,6 +60,14 @@ export {
 } from "./src/store/sqlite_store.ts";
 export { FailingWrites } from "./src/store/fault_injector.ts";
 export type { Store, StoreLogger, StoreStats } from "./src/store/store.ts";
+export { DEFAULT_HTTP_PORT, HttpConfigError } from "./src/http/server.ts";
+export type { HttpServer, HttpServerOptions } from "./src/http/server.ts";
+export type { ReloadResult } from "./src/http/api.ts";
+
+/** The HTTP listener's options, plus what POST /api/v1/reload runs (the CLI's SIGHUP reload). */
+export interface HttpStartOptions extends HttpServerOptions {
+  reload?: () => Promise<ReloadResult>;
+}
 
 /** Options of `startBroker`: every `BrokerOptions` field, plus the listeners and hooks. */
 export interface StartOptions extends Partial<BrokerOptions> {
@@ -106,6 +116,11 @@ export interface StartOptions extends Partial<BrokerOptions> {
   maxStoredBytes?: number;
   /** Where the store logs (corruption, failed commits). Default: the `edgemq.store` logger. */
   storeLogger?: StoreLogger;
+  /**
+   * HTTP listener with the REST API, `/metrics` and the dashboard (default 127.0.0.1:18083).
+   * None when absent.
+   */
+  http?: HttpStartOptions;
 }
 
 export interface RunningBroker {
@@ -117,6 +132,8 @@ export interface RunningBroker {
   readonly store: Store | undefined;
   /** What was resumed from the store at start. */
   readonly restored: RestoreCounts;
+  /** The HTTP listener (REST API, metrics, dashboard), when `http` was given. */
+  readonly http: HttpServer | undefined;
   /**
    * Stops the listeners, sends MQTT 5 clients DISCONNECT 0x8B (Server shutting down), closes
    * every socket and clears the timers.
@@ -194,6 +211,7 @@ export function startBroker(options: StartOptions = {}): Promise<RunningBroker> 
     storeStartupCheck: _check,
     maxStoredBytes: _max,
     storeLogger: _logger,
+    http: httpOptions,
     ...brokerOptions
   } = options;
   const log = getLogger(["edgemq", "broker"]);
@@ -248,14 +266,19 @@ export function startBroker(options: StartOptions = {}): Promise<RunningBroker> 
   broker.tick();
   const timer = setInterval(() => broker.tick(), tickInterval);
   let closing: Promise<void> | undefined;
-  return Promise.resolve({
+  let http: HttpServer | undefined;
+  const running: RunningBroker = {
     port: listeners[0]?.port ?? 0,
     listeners: listeners.map((l) => ({ host: l.host, port: l.port })),
     broker,
     store,
     restored,
+    get http() {
+      return http;
+    },
     close(): Promise<void> {
       closing ??= (async () => {
+        await http?.close();
         clearInterval(timer);
         await Promise.all(listeners.map((l) => l.close()));
         broker.close();
@@ -268,5 +291,21 @@ export function startBroker(options: StartOptions = {}): Promise<RunningBroker> 
       })();
       return closing;
     },
+  };
+  if (httpOptions === undefined) return Promise.resolve(running);
+  const { reload, ...serverOptions } = httpOptions;
+  return startHttpServer(broker, serverOptions, {
+    store,
+    reload,
+    ready: () => [
+      { name: "listeners", ok: closing === undefined, detail: `${listeners.length} bound` },
+      ...(store !== undefined ? [{ name: "store", ok: closing === undefined }] : []),
+    ],
+  }).then((server) => {
+    http = server;
+    return running;
+  }, async (e) => {
+    await running.close();
+    throw e;
   });
 }

@@ -1,0 +1,354 @@
+/**
+ * `GET /metrics`: the Prometheus text exposition format (version 0.0.4). Names follow the
+ * Prometheus conventions: `edgemq_` prefix, base units (seconds, bytes), `_total` for counters,
+ * a HELP and a TYPE line per family.
+ *
+ * Pure: every input is passed in (process memory and event-loop lag included).
+ *
+ * @module
+ */
+import type { BrokerAdmin } from "../broker/admin.ts";
+import type { Broker } from "../broker/broker.ts";
+import type { StoreStats } from "../store/store.ts";
+
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Labels = Record<string, string>;
+type Sample = [labels: Labels | undefined, value: number, suffix?: string];
+
+/** Builds an exposition, one metric family at a time. */
+export class Exposition {
+  #lines: string[] = [];
+
+  family(
+    name: string,
+    type: "counter" | "gauge" | "summary" | "histogram" | "untyped",
+    help: string,
+    samples: Sample[],
+  ): this {
+    this.#lines.push(`# HELP ${name} ${help.replaceAll("\\", "\\\\").replaceAll("\n", "\\n")}`);
+    this.#lines.push(`# TYPE ${name} ${type}`);
+    for (const [labels, value, suffix] of samples) {
+      this.#lines.push(`${name}${suffix ?? ""}${formatLabels(labels)} ${formatValue(value)}`);
+    }
+    return this;
+  }
+
+  toString(): string {
+    return this.#lines.join("\n") + "\n";
+  }
+}
+
+function formatLabels(labels: Labels | undefined): string {
+  if (labels === undefined) return "";
+  const parts = Object.entries(labels).map(([k, v]) =>
+    `${k}="${v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`
+  );
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+/** What the metrics are read from. */
+export interface MetricsSources {
+  broker: Broker;
+  admin: BrokerAdmin;
+  store?: { readonly stats: StoreStats };
+  /** `Deno.memoryUsage()` or a fake. */
+  memory?: () => { rss: number; heapUsed: number; heapTotal: number; external: number };
+  lag?: { readonly last: number; readonly max: number };
+  /** Wall clock, ms. */
+  now: () => number;
+}
+
+/** Optional counters: read when the broker's BrokerStats has them. */
+interface ExtendedStats {
+  publishReceivedByQos?: number[];
+  publishSentByQos?: number[];
+  payloadBytesReceivedByQos?: number[];
+  payloadBytesSentByQos?: number[];
+  droppedByReason?: Record<string, number>;
+  connectionsByListener?: Map<string, number>;
+  storeRefused?: number;
+}
+
+const QOS = ["0", "1", "2"];
+
+export function renderMetrics(src: MetricsSources): string {
+  const b = src.broker;
+  const s = b.stats;
+  const x = s as unknown as ExtendedStats;
+  const e = new Exposition();
+  const now = src.now();
+
+  e.family("edgemq_build_info", "gauge", "Version of the broker (always 1).", [
+    [{ version: b.version, node: b.options.nodeName }, 1],
+  ]);
+  e.family("edgemq_start_time_seconds", "gauge", "Start time of the broker, seconds since epoch.", [
+    [undefined, b.startedAt / 1000],
+  ]);
+  e.family("edgemq_uptime_seconds", "gauge", "Seconds since the broker started.", [
+    [undefined, Math.max(0, (now - b.startedAt) / 1000)],
+  ]);
+
+  // --- connections and sessions
+  const open = new Map<string, number>();
+  for (const c of b.connections) {
+    open.set(c.link.listenerName, (open.get(c.link.listenerName) ?? 0) + 1);
+  }
+  const listeners = new Set([...open.keys(), ...(x.connectionsByListener?.keys() ?? [])]);
+  e.family(
+    "edgemq_connections",
+    "gauge",
+    "Open network connections (connected clients and connections still in CONNECT), by listener.",
+    [...listeners].sort().map((l) => [{ listener: l }, open.get(l) ?? 0] as Sample),
+  );
+  e.family(
+    "edgemq_connections_accepted_total",
+    "counter",
+    "Network connections accepted" + (x.connectionsByListener ? ", by listener." : "."),
+    x.connectionsByListener
+      ? [...listeners].sort().map((l) => [{ listener: l }, x.connectionsByListener!.get(l) ?? 0])
+      : [[undefined, s.connectionsTotal]],
+  );
+  e.family("edgemq_clients_connected", "gauge", "Clients connected (CONNECT accepted).", [
+    [undefined, b.connectedCount],
+  ]);
+  e.family("edgemq_clients_connected_max", "gauge", "Highest number of connected clients seen.", [
+    [undefined, s.clientsMaximum],
+  ]);
+  e.family(
+    "edgemq_sessions",
+    "gauge",
+    "Sessions, by state: online (client connected) or offline (persistent session kept).",
+    [
+      [{ state: "online" }, b.connectedCount],
+      [{ state: "offline" }, b.disconnectedCount],
+    ],
+  );
+  e.family("edgemq_sessions_expired_total", "counter", "Sessions removed by expiry.", [
+    [undefined, s.clientsExpired],
+  ]);
+
+  // --- packets, messages, bytes
+  e.family(
+    "edgemq_packets_received_total",
+    "counter",
+    "MQTT control packets received, of any type.",
+    [
+      [undefined, s.messagesReceived],
+    ],
+  );
+  e.family("edgemq_packets_sent_total", "counter", "MQTT control packets sent, of any type.", [
+    [undefined, s.messagesSent],
+  ]);
+  const byQos = (list: number[] | undefined, total: number): Sample[] =>
+    list ? QOS.map((q, i) => [{ qos: q }, list[i] ?? 0]) : [[undefined, total]];
+  e.family(
+    "edgemq_messages_received_total",
+    "counter",
+    "PUBLISH packets received from clients" + (x.publishReceivedByQos ? ", by QoS." : "."),
+    byQos(x.publishReceivedByQos, s.publishReceived),
+  );
+  e.family(
+    "edgemq_messages_sent_total",
+    "counter",
+    "PUBLISH packets sent to clients (re-deliveries not counted)" +
+      (x.publishSentByQos ? ", by QoS." : "."),
+    byQos(x.publishSentByQos, s.publishSent),
+  );
+  if (x.payloadBytesReceivedByQos !== undefined) {
+    e.family(
+      "edgemq_message_payload_bytes_received_total",
+      "counter",
+      "Payload bytes of PUBLISH packets received, by QoS.",
+      byQos(x.payloadBytesReceivedByQos, 0),
+    );
+  }
+  if (x.payloadBytesSentByQos !== undefined) {
+    e.family(
+      "edgemq_message_payload_bytes_sent_total",
+      "counter",
+      "Payload bytes of PUBLISH packets sent, by QoS.",
+      byQos(x.payloadBytesSentByQos, 0),
+    );
+  }
+  e.family("edgemq_network_bytes_received_total", "counter", "Bytes read from client sockets.", [
+    [undefined, s.bytesReceived],
+  ]);
+  e.family("edgemq_network_bytes_sent_total", "counter", "Bytes written to client sockets.", [
+    [undefined, s.bytesSent],
+  ]);
+  const dropped: Sample[] = [];
+  if (x.droppedByReason !== undefined) {
+    let classified = 0;
+    for (const [reason, n] of Object.entries(x.droppedByReason).sort()) {
+      dropped.push([{ reason }, n]);
+      classified += n;
+    }
+    if (s.publishDropped > classified) {
+      dropped.push([{ reason: "other" }, s.publishDropped - classified]);
+    }
+  } else {
+    dropped.push([{ reason: "limits" }, s.publishDropped]);
+  }
+  dropped.push([{ reason: "expired" }, s.expiredDropped]);
+  e.family(
+    "edgemq_messages_dropped_total",
+    "counter",
+    "Messages dropped instead of delivered, by reason (queue full, slow consumer, too large, expired).",
+    dropped,
+  );
+  if (x.storeRefused !== undefined) {
+    e.family(
+      "edgemq_messages_refused_total",
+      "counter",
+      "Incoming QoS 1/2 PUBLISH refused because the store failed or is full.",
+      [
+        [{ reason: "store" }, x.storeRefused],
+      ],
+    );
+  }
+
+  // --- state
+  const q = src.admin.queueTotals();
+  e.family("edgemq_retained_messages", "gauge", "Retained messages stored.", [
+    [undefined, b.retained.size],
+  ]);
+  e.family("edgemq_subscriptions", "gauge", "Subscriptions (shared ones included).", [
+    [undefined, b.subscriptions.size],
+  ]);
+  e.family(
+    "edgemq_messages_queued",
+    "gauge",
+    "Messages queued in sessions, waiting for the in-flight window or for the client.",
+    [
+      [undefined, q.queued],
+    ],
+  );
+  e.family(
+    "edgemq_messages_queued_bytes",
+    "gauge",
+    "Payload bytes of the messages queued in sessions.",
+    [
+      [undefined, q.queuedBytes],
+    ],
+  );
+  e.family(
+    "edgemq_messages_inflight",
+    "gauge",
+    "Outgoing QoS 1/2 messages sent and not yet acknowledged.",
+    [
+      [undefined, q.inflight],
+    ],
+  );
+  e.family(
+    "edgemq_internal_errors_total",
+    "counter",
+    "Bugs caught at the connection boundary (each closed one connection).",
+    [
+      [undefined, s.internalErrors],
+    ],
+  );
+
+  // --- store
+  if (src.store !== undefined) {
+    const st = src.store.stats;
+    e.family("edgemq_store_commits_total", "counter", "Store transactions committed.", [
+      [undefined, st.commits],
+    ]);
+    e.family(
+      "edgemq_store_commit_failures_total",
+      "counter",
+      "Store transactions that failed (disk full, I/O error).",
+      [
+        [undefined, st.failedCommits],
+      ],
+    );
+    e.family("edgemq_store_operations_committed_total", "counter", "Store mutations committed.", [
+      [undefined, st.opsCommitted],
+    ]);
+    e.family(
+      "edgemq_store_pending_operations",
+      "gauge",
+      "Store mutations buffered for the next commit.",
+      [
+        [undefined, st.pendingOps],
+      ],
+    );
+    e.family(
+      "edgemq_store_commit_duration_seconds",
+      "summary",
+      "Duration of store commits over the last 1024 commits (quantile 1 = maximum).",
+      [
+        [{ quantile: "0.5" }, st.p50CommitMs / 1000],
+        [{ quantile: "0.99" }, st.p99CommitMs / 1000],
+        [{ quantile: "1" }, st.maxCommitMs / 1000],
+        [undefined, st.commits, "_count"],
+      ],
+    );
+    e.family(
+      "edgemq_store_bytes",
+      "gauge",
+      "Approximate bytes held by the store (messages, retained, wills).",
+      [
+        [undefined, st.storedBytes],
+      ],
+    );
+    if (Number.isFinite(st.maxStoredBytes)) {
+      e.family("edgemq_store_max_bytes", "gauge", "Configured cap on the store's bytes.", [
+        [undefined, st.maxStoredBytes],
+      ]);
+    }
+    e.family(
+      "edgemq_store_rejected_writes_total",
+      "counter",
+      "Store writes refused because the store was full.",
+      [
+        [undefined, st.rejectedWrites],
+      ],
+    );
+  }
+
+  // --- process
+  if (src.lag !== undefined) {
+    e.family(
+      "edgemq_event_loop_lag_seconds",
+      "gauge",
+      "How late the latest event-loop probe timer fired.",
+      [
+        [undefined, src.lag.last],
+      ],
+    );
+    e.family(
+      "edgemq_event_loop_lag_max_seconds",
+      "gauge",
+      "Largest event-loop lag of the last minute.",
+      [
+        [undefined, src.lag.max],
+      ],
+    );
+  }
+  if (src.memory !== undefined) {
+    const m = src.memory();
+    e.family("process_resident_memory_bytes", "gauge", "Resident set size of the process.", [
+      [undefined, m.rss],
+    ]);
+    e.family("edgemq_heap_used_bytes", "gauge", "V8 heap in use.", [[undefined, m.heapUsed]]);
+    e.family("edgemq_heap_total_bytes", "gauge", "V8 heap reserved.", [[undefined, m.heapTotal]]);
+    e.family(
+      "edgemq_external_memory_bytes",
+      "gauge",
+      "Memory of objects bound to V8 objects outside the heap (buffers).",
+      [
+        [undefined, m.external],
+      ],
+    );
+  }
+  return e.toString();
+}
