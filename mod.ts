@@ -30,7 +30,13 @@ import { SqliteStore, type SynchronousMode } from "./src/store/sqlite_store.ts";
 import type { Store, StoreLogger } from "./src/store/store.ts";
 import { type HttpServer, type HttpServerOptions, startHttpServer } from "./src/http/server.ts";
 import type { ReloadResult } from "./src/http/api.ts";
-import { TcpListener } from "./src/transport/tcp.ts";
+import {
+  type Listener,
+  type ListenerOptions,
+  openListeners,
+  reloadTls,
+  type TlsReloadResult,
+} from "./src/transport/listener.ts";
 
 export { Broker, BROKER_VERSION, BrokerStats, immediateDurability } from "./src/broker/broker.ts";
 export type { BrokerDeps, Durability, PendingWill } from "./src/broker/broker.ts";
@@ -48,6 +54,14 @@ export { FakeClock, systemClock } from "./src/broker/types.ts";
 export type { ClientLink, Clock, LinkHandler, Message } from "./src/broker/types.ts";
 export type { SessionRecord, StoredSubscription } from "./src/broker/session.ts";
 export { TcpListener } from "./src/transport/tcp.ts";
+export { openListener, openListeners } from "./src/transport/listener.ts";
+export type {
+  Listener,
+  ListenerOptions,
+  ListenerType,
+  TlsReloadResult,
+} from "./src/transport/listener.ts";
+export type { PeerCertificate } from "./src/transport/connection.ts";
 export { restoreState } from "./src/broker/persistence.ts";
 export type { RestoreCounts } from "./src/broker/persistence.ts";
 export { MemoryBacking, MemoryStore } from "./src/store/memory_store.ts";
@@ -71,8 +85,13 @@ export interface HttpStartOptions extends HttpServerOptions {
 
 /** Options of `startBroker`: every `BrokerOptions` field, plus the listeners and hooks. */
 export interface StartOptions extends Partial<BrokerOptions> {
-  /** TCP listeners; default `[{ host: "127.0.0.1", port: 1883 }]`. Port 0 = ephemeral. */
-  listeners?: Array<{ host?: string; port?: number }>;
+  /**
+   * Listeners (tcp, tls, ws, wss); default `[{ type: "tcp", host: "127.0.0.1", port: 1883 }]`.
+   * Port 0 = ephemeral.
+   */
+  listeners?: ListenerOptions[];
+  /** Connections at once over all listeners; 0 = unlimited (default). */
+  maxConnections?: number;
   /** Hooks (authentication, authorization, events), called in order. */
   hooks?: BrokerHook[];
   /** Milliseconds between `broker.tick()` calls (keep alive, expiry, $SYS). Default 250. */
@@ -126,8 +145,13 @@ export interface StartOptions extends Partial<BrokerOptions> {
 export interface RunningBroker {
   /** The first listener's bound port. */
   readonly port: number;
-  readonly listeners: Array<{ host: string; port: number }>;
+  readonly listeners: Array<{ name: string; type: string; host: string; port: number }>;
   readonly broker: Broker;
+  /**
+   * Re-reads the certificate files of every tls / wss listener (the CLI calls it on SIGHUP).
+   * Existing connections keep running; a listener whose new files fail keeps its old ones.
+   */
+  reloadTls(): Promise<TlsReloadResult[]>;
   /** The store in use, if any. */
   readonly store: Store | undefined;
   /** What was resumed from the store at start. */
@@ -197,9 +221,10 @@ function openStore(options: StartOptions, now: () => number): Store | undefined 
 }
 
 /** Starts a broker with TCP listeners (resuming the stored state first, when there is a store). */
-export function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
+export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const {
     listeners: listenerOptions = [{ host: "127.0.0.1", port: 1883 }],
+    maxConnections = 0,
     hooks,
     tickInterval = 250,
     clock,
@@ -255,11 +280,10 @@ export function startBroker(options: StartOptions = {}): Promise<RunningBroker> 
     if (store !== undefined && ownStore) void store.close();
     return Promise.reject(e);
   }
-  const listeners: TcpListener[] = [];
+  let listeners: Listener[];
   try {
-    for (const l of listenerOptions) listeners.push(new TcpListener(broker, l));
+    listeners = await openListeners(broker, listenerOptions, maxConnections);
   } catch (e) {
-    for (const l of listeners) void l.close();
     if (store !== undefined && ownStore) void store.close();
     return Promise.reject(e);
   }
@@ -269,8 +293,9 @@ export function startBroker(options: StartOptions = {}): Promise<RunningBroker> 
   let http: HttpServer | undefined;
   const running: RunningBroker = {
     port: listeners[0]?.port ?? 0,
-    listeners: listeners.map((l) => ({ host: l.host, port: l.port })),
+    listeners: listeners.map((l) => ({ name: l.name, type: l.type, host: l.host, port: l.port })),
     broker,
+    reloadTls: () => reloadTls(listeners),
     store,
     restored,
     get http() {

@@ -510,23 +510,24 @@ export abstract class ListenerBase {
    * means completing a TLS handshake and reading a CONNECT for every excess connection — the
    * very load the limit is there to shed.
    */
-  protected admit(socket: { close(): void }, remote: string): boolean {
+  protected admit(socket: { close(): void }, remote: string): (() => void) | undefined {
     if (this.#closed || this.limit.full || this.global?.full) {
       log.warning("connection from {addr} on {listener} denied: max_connections reached", {
         addr: remote,
         listener: this.name,
       });
       closeQuietly(socket);
-      return false;
+      return undefined;
     }
     this.limit.count++;
     if (this.global) this.global.count++;
-    return true;
-  }
-
-  #release(): void {
-    this.limit.count--;
-    if (this.global) this.global.count--;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.limit.count--;
+      if (this.global) this.global.count--;
+    };
   }
 
   /**
@@ -537,6 +538,7 @@ export abstract class ListenerBase {
     stream: ByteStream,
     remote: { hostname: string; port: number },
     prepare: (buf: Uint8Array) => Promise<{ info: LinkInfo; buf: Uint8Array }>,
+    release: () => void,
   ): void {
     const task = (async () => {
       let link: StreamLink;
@@ -558,7 +560,7 @@ export abstract class ListenerBase {
           error: e instanceof Error ? e.message : String(e),
         });
         closeQuietly(stream);
-        this.#release();
+        release();
         return;
       } finally {
         this.#preamble.delete(stream);
@@ -566,7 +568,7 @@ export abstract class ListenerBase {
       this.#links.add(link);
       await link.done;
       this.#links.delete(link);
-      this.#release();
+      release();
     })();
     this.#pending.add(task);
     task.finally(() => this.#pending.delete(task));

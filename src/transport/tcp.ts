@@ -61,7 +61,8 @@ export class TcpListener extends ListenerBase {
         return;
       }
       const remote = conn.remoteAddr;
-      if (!this.admit(conn, `${remote.hostname}:${remote.port}`)) continue;
+      const release = this.admit(conn, `${remote.hostname}:${remote.port}`);
+      if (!release) continue;
       try {
         conn.setNoDelay(true);
       } catch { /* not fatal */ }
@@ -71,9 +72,9 @@ export class TcpListener extends ListenerBase {
           Promise.resolve({
             info: { remoteAddress: remote.hostname, remotePort: remote.port },
             buf,
-          }));
+          }), release);
       } else {
-        this.serve(conn, remote, (buf) => preamble(conn, settings, remote, buf));
+        this.serve(conn, remote, (buf) => preamble(conn, settings, remote, buf), release);
       }
     }
   }
