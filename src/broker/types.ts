@@ -44,6 +44,11 @@ export interface ClientLink {
   close(): void;
   /** Bytes encoded but not yet written to the socket. */
   readonly pendingBytes: number;
+  /**
+   * The client certificate verified by an mTLS listener (`require_client_cert`), or reported by
+   * a TLS terminator in a PROXY v2 SSL TLV. Absent on connections without one.
+   */
+  readonly peerCertificate?: { readonly cn?: string; readonly subject?: string };
 }
 
 /** A codec failure as the transport reports it (structurally `MqttCodecError`). */
