@@ -87,6 +87,16 @@ export class BrokerStats {
   /** Bytes read from / written to sockets; updated by the transport. */
   bytesReceived = 0;
   bytesSent = 0;
+  /** PUBLISH packets received / sent, by QoS (index = QoS); see countReceived / countSent. */
+  readonly publishReceivedByQos = [0, 0, 0];
+  readonly publishSentByQos = [0, 0, 0];
+  /** Payload bytes of the PUBLISH packets received / sent, by QoS. */
+  readonly payloadBytesReceivedByQos = [0, 0, 0];
+  readonly payloadBytesSentByQos = [0, 0, 0];
+  /** `publishDropped` by reason: queue_full, slow_consumer, packet_too_large, store_full. */
+  readonly droppedByReason: Record<string, number> = {};
+  /** `connectionsTotal` by listener name. */
+  readonly connectionsByListener = new Map<string, number>();
   /** Highest number of connected clients seen. */
   clientsMaximum = 0;
   /** Sessions removed by expiry. */
@@ -95,8 +105,31 @@ export class BrokerStats {
   connectionsTotal = 0;
   /** Bugs caught at the connection boundary (each cost that one connection). Should stay 0. */
   internalErrors = 0;
+
+  /** Counts one PUBLISH received from a client. */
+  countReceived(qos: number, payloadBytes: number): void {
+    this.publishReceived++;
+    this.publishReceivedByQos[qos]++;
+    this.payloadBytesReceivedByQos[qos] += payloadBytes;
+  }
+
+  /** Counts one PUBLISH sent to a client (re-deliveries are not counted). */
+  countSent(qos: number, payloadBytes: number): void {
+    this.publishSent++;
+    this.publishSentByQos[qos]++;
+    this.payloadBytesSentByQos[qos] += payloadBytes;
+  }
   /** QoS 1/2 PUBLISH refused because the store failed or is full (0x97, or closed for 3.1.1). */
   storeRefused = 0;
+}
+
+/** The metric label of a `countDropped` explanation. */
+function dropReason(why: string): string {
+  if (why.startsWith("queue full")) return "queue_full";
+  if (why.startsWith("output buffer full")) return "slow_consumer";
+  if (why.startsWith("larger than")) return "packet_too_large";
+  if (why.startsWith("the store is full")) return "store_full";
+  return "other";
 }
 
 /** A will waiting for its Will Delay Interval (plain data: a store may persist it). */
@@ -158,6 +191,8 @@ export class Broker {
   accept(link: ClientLink): LinkHandler {
     const conn = new Connection(this, link, this.clock.now());
     this.stats.connectionsTotal++;
+    const byListener = this.stats.connectionsByListener;
+    byListener.set(link.listenerName, (byListener.get(link.listenerName) ?? 0) + 1);
     if (this.#closed) {
       link.close();
       conn.state = "closed";
@@ -357,6 +392,8 @@ export class Broker {
    */
   countDropped(session: Session, why: string): void {
     this.stats.publishDropped++;
+    const reason = dropReason(why);
+    this.stats.droppedByReason[reason] = (this.stats.droppedByReason[reason] ?? 0) + 1;
     this.#dropsSinceWarn++;
     this.log.debug("dropped a message for {client}: {why}", { client: session.clientId, why });
     const now = this.clock.now();

@@ -11,7 +11,8 @@
 import type { Packet, ProtocolVersion, Will } from "../codec/packets.ts";
 import { ReasonCode } from "../codec/reason_codes.ts";
 import type { Broker } from "./broker.ts";
-import type { ClientInfo } from "./hooks.ts";
+import type { ClientInfo, EnhancedAuthExchange } from "./hooks.ts";
+import type { RateLimiter } from "./limits.ts";
 import type { Session } from "./session.ts";
 import type { ClientLink, CodecErrorLike, LinkHandler } from "./types.ts";
 import { handleConnect } from "./handle_connect.ts";
@@ -68,6 +69,17 @@ export class Connection {
   awaitingDurable = 0;
   /** Packets that arrived while an async authentication was running. */
   pendingPackets: Packet[] | undefined;
+  /** True while an async authorization of an earlier packet runs (see `hold`). */
+  held = false;
+  /** Packets that arrived while `held`, dispatched in order when it ends. */
+  heldPackets: Packet[] = [];
+  /** MQTT 5 enhanced authentication: the method of CONNECT, and the exchange in progress. */
+  authMethod?: string;
+  authExchange?: EnhancedAuthExchange;
+  /** Slow-consumer rule: since when the output has been backed up (ms), if it is. */
+  congestedSince?: number;
+  /** Publish rate limiter of this connection, when limits are configured. */
+  rate?: RateLimiter;
   /** Why it closed (after close). */
   closeReason?: string;
 
@@ -124,6 +136,30 @@ export class Connection {
     return ok;
   }
 
+  /**
+   * Runs `then` with the value of `pending` once it settles, holding every later packet of this
+   * connection until then so that their order is kept (async authorization hooks).
+   */
+  hold<T>(pending: Promise<T>, then: (value: T) => void): void {
+    this.held = true;
+    const resume = (fn: () => void) =>
+      this.#guard(() => {
+        this.held = false;
+        if (this.state === "closed") return;
+        fn();
+        while (!this.held && this.state === "connected" && this.heldPackets.length > 0) {
+          this.dispatch(this.heldPackets.shift()!);
+        }
+      });
+    pending.then(
+      (v) => resume(() => then(v)),
+      (e) =>
+        resume(() => {
+          throw e;
+        }),
+    );
+  }
+
   /** The handler the transport feeds. Nothing thrown here reaches the transport. */
   handler(): LinkHandler {
     return {
@@ -165,6 +201,8 @@ export class Connection {
     this.broker.stats.messagesReceived++;
     this.lastActivity = this.broker.clock.now();
     if (this.state === "authenticating") {
+      // MQTT 5 §4.12: the client answers an AUTH 0x18 challenge with AUTH before CONNACK.
+      if (p.type === "auth" && this.authExchange !== undefined) return handleAuth(this, p);
       // Wait for the (async) authentication; a second CONNECT is still a protocol error.
       if (p.type === "connect") {
         this.protocolError("a second CONNECT was received [MQTT-3.1.0-2]");
@@ -187,6 +225,10 @@ export class Connection {
         return;
       }
       handleConnect(this, p);
+      return;
+    }
+    if (this.held) {
+      this.heldPackets.push(p);
       return;
     }
     this.dispatch(p);

@@ -74,7 +74,7 @@ function sendQos0(broker: Broker, conn: Connection, entry: OutgoingEntry, now: n
     );
     return;
   }
-  broker.stats.publishSent++;
+  broker.stats.countSent(entry.qos, entry.message.payload.length);
 }
 
 /**
@@ -118,7 +118,7 @@ function startInflight(
     broker.countDropped(session, "larger than the client's Maximum Packet Size [MQTT-3.1.2-24]");
     return true;
   }
-  broker.stats.publishSent++;
+  broker.stats.countSent(entry.qos, entry.message.payload.length);
   return true;
 }
 
@@ -140,7 +140,7 @@ function sendDeferred(
     broker.pump(session);
     return;
   }
-  broker.stats.publishSent++;
+  broker.stats.countSent(entry.qos, entry.message.payload.length);
 }
 
 /**

@@ -9,6 +9,8 @@ import type { ConnackPacket, ConnectPacket, Properties } from "../codec/packets.
 import { ConnectReturnCode, connectReturnCodeFor, ReasonCode } from "../codec/reason_codes.ts";
 import type { Connection } from "./connection.ts";
 import type { AuthResult } from "./hooks.ts";
+import { authStep } from "./handle_auth.ts";
+import { clientIdLimitProblem } from "./limits.ts";
 import { SESSION_NEVER_EXPIRES } from "./options.ts";
 import { Session } from "./session.ts";
 import { resumeDelivery } from "./delivery.ts";
@@ -96,6 +98,17 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
       "MQTT 3.1 client ids are at most 23 bytes",
     );
   }
+  const longId = clientIdLimitProblem(clientId, o);
+  if (longId !== undefined) {
+    // max_client_id_length: CONNACK 0x85 Client Identifier not valid / 3.1.1 0x02 Identifier
+    // rejected (MQTT-3.1.3-5 lets a server refuse ids longer than 23 bytes).
+    return refuse(
+      conn,
+      ReasonCode.ClientIdentifierNotValid,
+      ConnectReturnCode.IdentifierRejected,
+      longId,
+    );
+  }
   conn.clientId = clientId;
 
   // Keep alive. MQTT 5: a larger (or zero, when capped) value is replaced by Server Keep Alive
@@ -117,14 +130,25 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   conn.keepAlive = keepAlive;
 
   if (v5 && props.authenticationMethod !== undefined) {
-    // MQTT 5 §4.12: we support no enhanced authentication method -> 0x8C (MQTT-4.12.0-1 allows
-    // 0x8C or 0x87).
-    return refuse(
-      conn,
-      ReasonCode.BadAuthenticationMethod,
-      ConnectReturnCode.NotAuthorized,
-      `authentication method "${props.authenticationMethod}" is not supported`,
-    );
+    // MQTT 5 §4.12: enhanced authentication, if a hook supports the method; otherwise 0x8C
+    // (MQTT-4.12.0-1 allows 0x8C or 0x87).
+    const exchange = broker.hooks.startEnhancedAuth({
+      method: props.authenticationMethod,
+      clientId,
+      username: p.username,
+      link: conn.link,
+      reauthenticate: false,
+    });
+    if (exchange === undefined) {
+      return refuse(
+        conn,
+        ReasonCode.BadAuthenticationMethod,
+        ConnectReturnCode.NotAuthorized,
+        `authentication method "${props.authenticationMethod}" is not supported`,
+      );
+    }
+    conn.authMethod = props.authenticationMethod;
+    conn.authExchange = exchange;
   }
 
   if (p.will !== undefined) {
@@ -147,6 +171,31 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
         "retained wills are not supported",
       );
     }
+  }
+
+  if (conn.authExchange !== undefined) {
+    // The exchange decides instead of the authenticate hooks; CONNACK carries its last data.
+    return authStep(
+      conn,
+      props.authenticationData,
+      (outcome) =>
+        guarded(conn, () =>
+          outcome.kind === "success"
+            ? finishConnect(
+              conn,
+              p,
+              { ok: true, username: outcome.username ?? p.username },
+              assigned,
+              serverKeepAlive,
+              outcome.data,
+            )
+            : refuse(
+              conn,
+              outcome.reasonCode,
+              connectReturnCodeFor(outcome.reasonCode) ?? ConnectReturnCode.NotAuthorized,
+              outcome.reason ?? "authentication failed",
+            )),
+    );
   }
 
   let auth: AuthResult | Promise<AuthResult>;
@@ -208,6 +257,7 @@ function finishConnect(
   auth: AuthResult,
   assigned: string | undefined,
   serverKeepAlive: number | undefined,
+  authenticationData?: Uint8Array,
 ): void {
   const broker = conn.broker;
   const o = broker.options;
@@ -292,6 +342,11 @@ function finishConnect(
     if (assigned !== undefined) props.assignedClientIdentifier = assigned;
     if (serverKeepAlive !== undefined) props.serverKeepAlive = serverKeepAlive;
     if (sessionExpiryProp !== undefined) props.sessionExpiryInterval = sessionExpiryProp;
+    // MQTT-4.12.0-5: a successful CONNACK after enhanced authentication names the method.
+    if (conn.authMethod !== undefined) {
+      props.authenticationMethod = conn.authMethod;
+      if (authenticationData !== undefined) props.authenticationData = authenticationData;
+    }
     // MQTT-3.1.2-28: Response Information only when asked for.
     if (p.properties?.requestResponseInformation === 1 && o.responseInformation !== undefined) {
       props.responseInformation = o.responseInformation;
@@ -323,9 +378,14 @@ function finishConnect(
   const pending = conn.pendingPackets;
   conn.pendingPackets = undefined;
   if (pending !== undefined) {
-    for (const packet of pending) {
+    for (let i = 0; i < pending.length; i++) {
       if (conn.state !== "connected") break;
-      conn.dispatch(packet);
+      if (conn.held) {
+        // An async authorization started: the rest waits behind it, in order.
+        conn.heldPackets.push(...pending.slice(i));
+        break;
+      }
+      conn.dispatch(pending[i]);
     }
   }
 }

@@ -16,7 +16,7 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
   const o = broker.options;
   const v5 = conn.version === 5;
   const session = conn.session!;
-  broker.stats.publishReceived++;
+  broker.stats.countReceived(p.qos, p.payload.length);
 
   let topic = p.topic;
   const props = p.properties;

@@ -10,6 +10,7 @@ import type { QoS, SubscribePacket } from "../codec/packets.ts";
 import { ReasonCode } from "../codec/reason_codes.ts";
 import type { Connection } from "./connection.ts";
 import { offer } from "./delivery.ts";
+import { topicLimitProblem } from "./limits.ts";
 import type { OutgoingEntry, StoredSubscription } from "./session.ts";
 import { parseSubscriptionFilter } from "./shared_filter.ts";
 
@@ -17,6 +18,33 @@ import { parseSubscriptionFilter } from "./shared_filter.ts";
 const FAILURE_V4 = 0x80;
 
 export function handleSubscribe(conn: Connection, p: SubscribePacket): void {
+  // Authorization first: hooks may answer asynchronously (HTTP); then the connection's later
+  // packets wait for the SUBACK's verdicts, so their order is kept.
+  const broker = conn.broker;
+  const info = conn.info();
+  const verdicts = p.subscriptions.map((s) =>
+    "error" in parseSubscriptionFilter(s.topicFilter)
+      ? true
+      : broker.hooks.authorizeSubscribe(info, s.topicFilter, s.qos)
+  );
+  if (verdicts.some((v) => v instanceof Promise)) {
+    const all = Promise.all(verdicts.map((v) =>
+      v instanceof Promise
+        ? v.catch((e) => {
+          broker.log.error("authorizeSubscribe failed for {client}: {error}", {
+            client: conn.label,
+            error: String(e),
+          });
+          return false;
+        })
+        : v
+    ));
+    return conn.hold(all, (allowed) => subscribe(conn, p, allowed));
+  }
+  subscribe(conn, p, verdicts as boolean[]);
+}
+
+function subscribe(conn: Connection, p: SubscribePacket, allowed: boolean[]): void {
   const broker = conn.broker;
   const o = broker.options;
   const v5 = conn.version === 5;
@@ -25,7 +53,8 @@ export function handleSubscribe(conn: Connection, p: SubscribePacket): void {
   const codes: number[] = [];
   const retainedFor: StoredSubscription[] = [];
 
-  for (const s of p.subscriptions) {
+  for (let i = 0; i < p.subscriptions.length; i++) {
+    const s = p.subscriptions[i];
     const parsed = parseSubscriptionFilter(s.topicFilter);
     let code: number;
     if ("error" in parsed) {
@@ -45,8 +74,21 @@ export function handleSubscribe(conn: Connection, p: SubscribePacket): void {
       code = v5 ? ReasonCode.WildcardSubscriptionsNotSupported : FAILURE_V4; // 0xA2
     } else if (subId !== undefined && !o.subscriptionIdentifierAvailable) {
       code = ReasonCode.SubscriptionIdentifiersNotSupported; // 0xA1
-    } else if (!broker.hooks.authorizeSubscribe(conn.info(), s.topicFilter, s.qos)) {
+    } else if (topicLimitProblem(parsed.filter, o) !== undefined) {
+      // max_topic_length / max_topic_levels: MQTT 5 0x8F Topic Filter invalid ("not accepted by
+      // the server", MQTT 5 §3.9.3); 3.1.1: 0x80.
+      code = v5 ? ReasonCode.TopicFilterInvalid : FAILURE_V4;
+      broker.log.info("subscription of {client} to {filter} refused: {why}", {
+        client: conn.label,
+        filter: s.topicFilter,
+        why: topicLimitProblem(parsed.filter, o),
+      });
+    } else if (!allowed[i]) {
       code = v5 ? ReasonCode.NotAuthorized : FAILURE_V4; // 0x87
+      broker.log.info("subscription of {client} to {filter} not authorized", {
+        client: conn.label,
+        filter: s.topicFilter,
+      });
     } else {
       // MQTT-3.8.4-6 (3.1.1) / MQTT-3.8.4-7 (5.0): the granted QoS may be lower than requested.
       const qos = (s.qos < o.maximumQoS ? s.qos : o.maximumQoS) as QoS;

@@ -4,8 +4,8 @@
  * objects; each may implement any subset of the points.
  *
  * Decision points: the first hook that gives an answer wins; hooks that do not implement the
- * point are skipped; with no answer the default is "allow" (authentication comes in a later
- * issue as a hook implementation: password file, ACL, HTTP hook).
+ * point are skipped; with no answer the default is "allow". Authentication and authorization
+ * (password file, ACL, client rules, HTTP hook, SCRAM) are one such hook: src/auth/auth_hook.ts.
  *
  * Pure: no Deno API.
  *
@@ -40,6 +40,32 @@ export interface ConnectedInfo extends ClientInfo {
   sessionPresent: boolean;
 }
 
+/** Who is authenticating with an enhanced authentication method. */
+export interface EnhancedAuthContext {
+  /** The Authentication Method (e.g. "SCRAM-SHA-256"). */
+  method: string;
+  clientId: string;
+  /** User Name of the CONNECT (or of the connection, when re-authenticating). */
+  username?: string;
+  link: ClientLink;
+  /** True for a re-authentication (AUTH 0x19) of a connected client (MQTT 5 §4.12.1). */
+  reauthenticate: boolean;
+}
+
+/** What one step of an enhanced authentication exchange says. */
+export type EnhancedAuthStep =
+  /** Send AUTH 0x18 Continue authentication with this Authentication Data. */
+  | { kind: "continue"; data?: Uint8Array }
+  /** Done: CONNACK 0x00 (or AUTH 0x00 after re-authentication) carrying this data. */
+  | { kind: "success"; data?: Uint8Array; username?: string }
+  /** Refused: CONNACK (or DISCONNECT after re-authentication) with this reason code. */
+  | { kind: "failure"; reasonCode: number; reason?: string };
+
+/** One running exchange: fed the client's Authentication Data, first from CONNECT, then AUTH. */
+export interface EnhancedAuthExchange {
+  step(data: Uint8Array | undefined): EnhancedAuthStep | Promise<EnhancedAuthStep>;
+}
+
 export interface BrokerHook {
   /** Name used in logs. */
   readonly name?: string;
@@ -51,11 +77,31 @@ export interface BrokerHook {
     connect: ConnectPacket,
     link: ClientLink,
   ): AuthResult | undefined | Promise<AuthResult | undefined>;
-  /** May `client` publish `message`? undefined = no opinion. */
-  authorizePublish?(client: ClientInfo, message: Message): boolean | undefined;
-  /** May `client` subscribe to `filter` (the raw filter, `$share/...` included) at `qos`? */
-  authorizeSubscribe?(client: ClientInfo, filter: string, qos: QoS): boolean | undefined;
-  /** May `client` receive `message` (checked per delivery)? */
+  /**
+   * Starts an MQTT 5 enhanced authentication (MQTT 5 §4.12) for the Authentication Method of a
+   * CONNECT, or of an AUTH 0x19 re-authentication. Return undefined when this hook does not
+   * support `ctx.method` (with no taker the CONNECT is refused with 0x8C Bad authentication
+   * method).
+   */
+  startEnhancedAuth?(ctx: EnhancedAuthContext): EnhancedAuthExchange | undefined;
+  /**
+   * May `client` publish `message`? undefined = no opinion. May be async (an HTTP hook): the
+   * connection's later packets wait for the answer, so their order is kept.
+   */
+  authorizePublish?(
+    client: ClientInfo,
+    message: Message,
+  ): boolean | undefined | Promise<boolean | undefined>;
+  /**
+   * May `client` subscribe to `filter` (the raw filter, `$share/...` included) at `qos`? May be
+   * async, like authorizePublish.
+   */
+  authorizeSubscribe?(
+    client: ClientInfo,
+    filter: string,
+    qos: QoS,
+  ): boolean | undefined | Promise<boolean | undefined>;
+  /** May `client` receive `message` (checked per delivery, so synchronous)? */
   authorizeRead?(client: ClientInfo, message: Message): boolean | undefined;
 
   onClientConnected?(info: ConnectedInfo): void;
@@ -100,17 +146,35 @@ export class HookList {
     return { ok: true };
   }
 
-  authorizePublish(client: ClientInfo, message: Message): boolean {
+  /** The first hook that takes `ctx.method`, or undefined. */
+  startEnhancedAuth(ctx: EnhancedAuthContext): EnhancedAuthExchange | undefined {
     for (const h of this.#hooks) {
-      const r = h.authorizePublish?.(client, message);
-      if (r !== undefined) return r;
+      const x = h.startEnhancedAuth?.(ctx);
+      if (x !== undefined) return x;
     }
-    return true;
+    return undefined;
   }
 
-  authorizeSubscribe(client: ClientInfo, filter: string, qos: QoS): boolean {
-    for (const h of this.#hooks) {
-      const r = h.authorizeSubscribe?.(client, filter, qos);
+  /** Runs authorizePublish hooks in order; sync when every hook answers synchronously. */
+  authorizePublish(client: ClientInfo, message: Message): boolean | Promise<boolean> {
+    return this.#decide(0, (h) => h.authorizePublish?.(client, message));
+  }
+
+  /** Runs authorizeSubscribe hooks in order; sync when every hook answers synchronously. */
+  authorizeSubscribe(client: ClientInfo, filter: string, qos: QoS): boolean | Promise<boolean> {
+    return this.#decide(0, (h) => h.authorizeSubscribe?.(client, filter, qos));
+  }
+
+  #decide(
+    i: number,
+    ask: (h: BrokerHook) => boolean | undefined | Promise<boolean | undefined>,
+  ): boolean | Promise<boolean> {
+    for (; i < this.#hooks.length; i++) {
+      const r = ask(this.#hooks[i]);
+      if (r instanceof Promise) {
+        const next = i + 1;
+        return r.then((v) => v ?? this.#decide(next, ask));
+      }
       if (r !== undefined) return r;
     }
     return true;

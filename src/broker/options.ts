@@ -82,6 +82,37 @@ export interface BrokerOptions {
   maxPendingOutputBytes: number;
   /** Response Information returned to MQTT 5 clients that ask for it (Request Response Information 1). Default none. */
   responseInformation?: string;
+  /**
+   * Most levels a topic name or filter may have (PUBLISH and SUBSCRIBE). Default 128, EMQX's
+   * `max_topic_levels`. Over it: PUBLISH gets MQTT 5 PUBACK/PUBREC 0x90 Topic Name invalid
+   * (3.1.1: acknowledged and dropped), SUBSCRIBE 0x8F Topic Filter invalid (3.1.1: 0x80).
+   */
+  maxTopicLevels: number;
+  /** Longest topic name or filter in UTF-8 bytes; same answers as maxTopicLevels. Default 65535 (the protocol's own limit). */
+  maxTopicLength: number;
+  /**
+   * Longest client id in UTF-8 bytes; longer: CONNACK 0x85 Client Identifier not valid (3.1.1:
+   * 0x02 Identifier rejected). Default 65535 (EMQX `max_clientid_len`; MQTT 3.1.1 servers must
+   * accept 1..23, MQTT-3.1.3-5). MQTT 3.1 clients are held to 23 bytes regardless.
+   */
+  maxClientIdLength: number;
+  /**
+   * PUBLISH packets per second one connection may send (token bucket holding one second's
+   * worth). Over it: MQTT 5 DISCONNECT 0x96 Message rate too high, 3.1.1 the connection is
+   * closed. EMQX throttles instead (pauses reading); we disconnect, which needs nothing from
+   * the transport and tells an MQTT 5 client why. 0 = unlimited (default).
+   */
+  maxPublishRate: number;
+  /** Payload bytes per second one connection may publish; as maxPublishRate. 0 = unlimited (default). */
+  maxPublishBytesRate: number;
+  /**
+   * Seconds a connection's output may stay backed up (more than maxPendingOutputBytes waiting
+   * to be written) before it is disconnected as a slow consumer (MQTT 5 DISCONNECT 0x97 Quota
+   * exceeded). While backed up it gets no QoS 0 and its QoS 1/2 wait in its bounded session
+   * queue, so memory stays bounded either way. Like NATS's write deadline (NATS: 10 s); default
+   * 60 s for slow edge links. 0 = never.
+   */
+  slowConsumerTimeout: number;
 }
 
 export const DEFAULT_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
@@ -106,6 +137,12 @@ export const DEFAULT_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   clientIdPrefix: "auto-",
   nodeName: "edgemq",
   maxPendingOutputBytes: 1024 * 1024,
+  maxTopicLevels: 128,
+  maxTopicLength: 65535,
+  maxClientIdLength: 65535,
+  maxPublishRate: 0,
+  maxPublishBytesRate: 0,
+  slowConsumerTimeout: 60,
 });
 
 function checkInt(name: string, v: number, min: number, max: number): void {
@@ -133,5 +170,11 @@ export function resolveOptions(partial: Partial<BrokerOptions> = {}): BrokerOpti
   checkInt("sessionExpiryDefault", o.sessionExpiryDefault, 0, SESSION_NEVER_EXPIRES);
   checkInt("maxSessionExpiry", o.maxSessionExpiry, 0, SESSION_NEVER_EXPIRES);
   checkInt("maxPendingOutputBytes", o.maxPendingOutputBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInt("maxTopicLevels", o.maxTopicLevels, 1, 65535);
+  checkInt("maxTopicLength", o.maxTopicLength, 1, 65535);
+  checkInt("maxClientIdLength", o.maxClientIdLength, 1, 65535);
+  checkInt("maxPublishRate", o.maxPublishRate, 0, Number.MAX_SAFE_INTEGER);
+  checkInt("maxPublishBytesRate", o.maxPublishBytesRate, 0, Number.MAX_SAFE_INTEGER);
+  checkInt("slowConsumerTimeout", o.slowConsumerTimeout, 0, 86400);
   return o;
 }
