@@ -200,7 +200,7 @@ function openWebSocket(opts: TransportOptions): Promise<Transport> {
   if (!path.startsWith("/")) path = "/" + path;
   const host = opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]` : opts.host;
   const url = `${scheme}://${host}:${opts.port}${path}`;
-  const init: WebSocketOptions = { protocols: "mqtt" };
+  const init: WebSocketOptions = { protocols: ["mqtt"] };
   let httpClient: Deno.HttpClient | undefined;
   if (scheme === "wss" && opts.tls !== undefined) {
     const tls = opts.tls;
