@@ -592,12 +592,23 @@ export class Broker {
       remoteAddress: "",
       listenerName: "",
     };
-    if (!this.hooks.authorizePublish(info, msg)) {
-      this.log.info("will of {client} not published: not authorized", { client: clientId });
-      return;
-    }
-    if (msg.retain && !this.options.retainAvailable) msg.retain = false;
-    this.publish(msg, info);
+    const publishIf = (allowed: boolean) => {
+      if (!allowed) {
+        this.log.info("will of {client} not published: not authorized", { client: clientId });
+        return;
+      }
+      if (msg.retain && !this.options.retainAvailable) msg.retain = false;
+      this.publish(msg, info);
+    };
+    const allowed = this.hooks.authorizePublish(info, msg);
+    if (allowed instanceof Promise) {
+      allowed.then(publishIf, (e) => {
+        this.log.error("will of {client} not published: authorization failed: {error}", {
+          client: clientId,
+          error: String(e),
+        });
+      });
+    } else publishIf(allowed);
   }
 
   /**
@@ -608,7 +619,27 @@ export class Broker {
   tick(): void {
     const now = this.clock.now();
     const connectTimeout = this.options.connectTimeout * 1000;
+    const slowConsumer = this.options.slowConsumerTimeout * 1000;
     for (const conn of [...this.connections]) {
+      if (slowConsumer > 0 && conn.state === "connected") {
+        // Slow consumer: output backed up past maxPendingOutputBytes for slowConsumerTimeout.
+        if (!conn.congested) conn.congestedSince = undefined;
+        else if ((conn.congestedSince ??= now) + slowConsumer <= now) {
+          const detail = `output backed up (${conn.link.pendingBytes} bytes unwritten) for ` +
+            `${this.options.slowConsumerTimeout} s`;
+          this.log.warn("closing {client}: slow consumer: {detail}", {
+            client: conn.label,
+            detail,
+          });
+          this.closeConnection(conn, {
+            reasonCode: ReasonCode.QuotaExceeded,
+            reason: "slow_consumer",
+            publishWill: true,
+            detail,
+          });
+          continue;
+        }
+      }
       if (conn.state === "awaiting_connect" || conn.state === "authenticating") {
         if (connectTimeout > 0 && now - conn.openedAt >= connectTimeout) {
           this.log.info("closing {client}: no CONNECT within {s} s", {

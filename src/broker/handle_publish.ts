@@ -9,6 +9,7 @@
 import type { Properties, PublishPacket } from "../codec/packets.ts";
 import { ReasonCode } from "../codec/reason_codes.ts";
 import type { Connection } from "./connection.ts";
+import { RateLimiter, topicLimitProblem } from "./limits.ts";
 import type { Message } from "./types.ts";
 
 export function handlePublish(conn: Connection, p: PublishPacket): void {
@@ -17,6 +18,28 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
   const v5 = conn.version === 5;
   const session = conn.session!;
   broker.stats.countReceived(p.qos, p.payload.length);
+
+  if (o.maxPublishRate > 0 || o.maxPublishBytesRate > 0) {
+    const now = broker.clock.now();
+    conn.rate ??= new RateLimiter(o.maxPublishRate, o.maxPublishBytesRate, now);
+    if (!conn.rate.take(p.payload.length, now)) {
+      // Over max_publish_rate / max_publish_bytes_rate: MQTT 5 DISCONNECT 0x96 Message rate too
+      // high (MQTT 5 §3.14.2.1); MQTT 3.1.1 has no way to say it, the connection is closed.
+      const detail = `publish rate above ${
+        o.maxPublishRate > 0 ? `${o.maxPublishRate} messages/s` : ""
+      }${o.maxPublishRate > 0 && o.maxPublishBytesRate > 0 ? " or " : ""}${
+        o.maxPublishBytesRate > 0 ? `${o.maxPublishBytesRate} bytes/s` : ""
+      }`;
+      broker.log.warn("closing {client}: {detail}", { client: conn.label, detail });
+      broker.closeConnection(conn, {
+        reasonCode: ReasonCode.MessageRateTooHigh,
+        reason: "rate_limited",
+        publishWill: true,
+        detail,
+      });
+      return;
+    }
+  }
 
   let topic = p.topic;
   const props = p.properties;
@@ -115,20 +138,67 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
     );
     return;
   }
-  const writesBefore = persist?.writes ?? 0;
+
+  const tooBig = topicLimitProblem(topic, o);
+  if (tooBig !== undefined) {
+    // max_topic_length / max_topic_levels: MQTT 5 PUBACK/PUBREC 0x90 Topic Name invalid ("not
+    // malformed, but not accepted", MQTT 5 §3.4.2.1); 3.1.1 acknowledged and dropped, like a
+    // publish that is not authorized.
+    return routePublish(conn, p, msg, false, ReasonCode.TopicNameInvalid, tooBig);
+  }
 
   // $SYS is the broker's own tree: client publishes there are acknowledged but not routed
   // (Mosquitto's rule).
-  const isSys = topic.startsWith("$SYS/") || topic === "$SYS";
-  const allowed = !isSys && broker.hooks.authorizePublish(conn.info(), msg);
+  if (topic.startsWith("$SYS/") || topic === "$SYS") {
+    return routePublish(conn, p, msg, false, undefined, undefined);
+  }
+  const allowed = broker.hooks.authorizePublish(conn.info(), msg);
+  if (allowed instanceof Promise) {
+    // An async hook (HTTP): later packets of this client wait, so acks stay in order.
+    const settled = allowed.catch((e) => {
+      broker.log.error("authorizePublish failed for {client}: {error}", {
+        client: conn.label,
+        error: String(e),
+      });
+      return false;
+    });
+    return conn.hold(
+      settled,
+      (ok) => routePublish(conn, p, msg, ok, ReasonCode.NotAuthorized, "not authorized"),
+    );
+  }
+  routePublish(conn, p, msg, allowed, ReasonCode.NotAuthorized, "not authorized");
+}
+
+/**
+ * Routes an accepted PUBLISH (or drops a refused one) and acknowledges QoS 1/2. A refused one
+ * gets `refusedCode` in MQTT 5 (0x87 Not authorized, MQTT 5 §3.4.2.1); 3.1.1 has no negative
+ * ack: like Mosquitto, it is acknowledged and dropped. `why` undefined: dropped silently ($SYS).
+ */
+function routePublish(
+  conn: Connection,
+  p: PublishPacket,
+  msg: Message,
+  allowed: boolean,
+  refusedCode: number | undefined,
+  why: string | undefined,
+): void {
+  const broker = conn.broker;
+  const v5 = conn.version === 5;
+  const session = conn.session!;
+  const persist = broker.persist;
+  const writesBefore = persist?.writes ?? 0;
+  const topic = msg.topic;
   if (allowed) {
     broker.publish(msg, conn.info());
-  } else if (!isSys) {
-    broker.log.info("publish by {client} to {topic} not authorized", { client: conn.label, topic });
+  } else if (why !== undefined) {
+    broker.log.info("publish by {client} to {topic} refused: {why}", {
+      client: conn.label,
+      topic,
+      why,
+    });
   }
-  // MQTT 5 §3.4.2.1: 0x87 Not authorized in PUBACK/PUBREC. 3.1.1 has no negative ack: like
-  // Mosquitto, acknowledge and drop.
-  const reasonCode = !allowed && !isSys && v5 ? ReasonCode.NotAuthorized : undefined;
+  const reasonCode = !allowed && why !== undefined && v5 ? refusedCode : undefined;
 
   if (p.qos === 2 && reasonCode === undefined) {
     // MQTT-4.3.3-2 (3.1.1) / MQTT-4.3.3-8 (5.0): keep the packet id until PUBREL (a failing
