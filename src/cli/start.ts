@@ -18,17 +18,22 @@ import {
   loadConfig,
 } from "../config/mod.ts";
 import { type LogController, type LogSettings, setupLogging } from "../log/logging.ts";
+import type { ListenerOptions, TlsReloadResult } from "../transport/listener.ts";
 import { createNotifier } from "./systemd.ts";
 import { VERSION } from "./version.ts";
 
 /** What the CLI hands to mod.ts's startBroker. */
-export type StartOptions = { listeners: Array<{ host: string; port: number }> } & BrokerSettings;
+export type StartOptions =
+  & { listeners: Array<ListenerOptions & { host: string; port: number }>; maxConnections?: number }
+  & BrokerSettings;
 
 /** The part of mod.ts's running broker the CLI uses. */
 export interface RunningBroker {
   port: number;
-  listeners: ReadonlyArray<{ host?: string; hostname?: string; port: number }>;
+  listeners: ReadonlyArray<{ host?: string; hostname?: string; port: number; type?: string }>;
   close(): Promise<void>;
+  /** Re-reads the TLS certificate files (SIGHUP); existing connections are kept. */
+  reloadTls?(): Promise<TlsReloadResult[]>;
 }
 
 export type StartBroker = (options: StartOptions) => Promise<RunningBroker> | RunningBroker;
@@ -55,8 +60,24 @@ export interface StartDeps {
 export function toStartOptions(config: Config): StartOptions {
   return {
     ...config.broker,
-    listeners: config.listeners.map((l) => ({ host: l.host, port: l.port })),
+    listeners: config.listeners.map(listenerStartOptions),
+    ...(config.maxConnections > 0 ? { maxConnections: config.maxConnections } : {}),
   };
+}
+
+/** A config listener as startBroker takes it (keys beyond host/port only when set). */
+function listenerStartOptions(
+  l: Config["listeners"][number],
+): ListenerOptions & { host: string; port: number } {
+  const o: ListenerOptions & { host: string; port: number } = { host: l.host, port: l.port };
+  if (l.type !== "tcp") o.type = l.type;
+  if (l.name !== undefined) o.name = l.name;
+  if (l.protocols !== undefined) o.protocols = l.protocols;
+  if (l.maxConnections !== undefined) o.maxConnections = l.maxConnections;
+  if (l.proxyProtocol) o.proxyProtocol = true;
+  if (l.tls !== undefined) o.tls = { ...l.tls };
+  if (l.ws !== undefined) o.ws = { ...l.ws };
+  return o;
 }
 
 function logSettings(config: Config): LogSettings {
@@ -117,11 +138,22 @@ export async function runStart(deps: StartDeps): Promise<number> {
     resolveStop(signal);
   };
 
+  let startedBroker: RunningBroker | undefined;
   let reloading = Promise.resolve();
   const reload = () => {
     reloading = reloading.then(() => {
       if (stopping) return;
       config = reloadConfig(config, { configFile, env, flags: deps.flags, logging });
+    }).then(async () => {
+      // Certificates are re-read on every SIGHUP, changed config or not (renewed files keep
+      // their names); connections already open keep their TLS session.
+      if (stopping || startedBroker?.reloadTls === undefined) return;
+      for (const r of await startedBroker.reloadTls()) {
+        if (r.ok) log.info("reload: TLS certificate of {listener} reloaded", { ...r });
+        else {
+          log.error("reload: TLS certificate of {listener} not reloaded: {error}", { ...r });
+        }
+      }
     }).catch((e) => {
       // A reload must never take the broker down.
       log.error("reload failed: {error}", { error: (e as Error).message ?? String(e) });
@@ -137,6 +169,7 @@ export async function runStart(deps: StartDeps): Promise<number> {
   let running: RunningBroker;
   try {
     running = await deps.startBroker(toStartOptions(config));
+    startedBroker = running;
   } catch (e) {
     log.error("cannot start the broker: {error}", { error: (e as Error).message ?? String(e) });
     for (const remove of removers) remove();
@@ -145,8 +178,10 @@ export async function runStart(deps: StartDeps): Promise<number> {
   }
   for (const l of running.listeners) {
     log.info("listening on {url}", {
-      url: `mqtt://${formatHost(l.host ?? l.hostname ?? "")}:${l.port}`,
-      type: "tcp",
+      url: `${SCHEMES[l.type ?? "tcp"] ?? "mqtt"}://${
+        formatHost(l.host ?? l.hostname ?? "")
+      }:${l.port}`,
+      type: l.type ?? "tcp",
     });
   }
 
@@ -189,6 +224,8 @@ export async function runStart(deps: StartDeps): Promise<number> {
   logging.close();
   return code;
 }
+
+const SCHEMES: Record<string, string> = { tcp: "mqtt", tls: "mqtts", ws: "ws", wss: "wss" };
 
 function formatHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;

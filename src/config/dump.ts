@@ -6,7 +6,7 @@ import { formatSize } from "./units.ts";
 /** snake_case keys, in schema order; sizes written as "1MB" where exact. */
 export function configToObject(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    listeners: config.listeners.map((l) => ({ type: l.type, host: l.host, port: l.port })),
+    listeners: config.listeners.map(listenerToObject),
   };
   for (const spec of KEYS) {
     const value = getProp(config, spec.prop);
@@ -15,6 +15,36 @@ export function configToObject(config: Config): Record<string, unknown> {
       : value;
   }
   return out;
+}
+
+/** One listener as the file spells it (snake_case; optional keys only when set). */
+function listenerToObject(l: Config["listeners"][number]): Record<string, unknown> {
+  const o: Record<string, unknown> = { type: l.type, host: l.host, port: l.port };
+  if (l.name !== undefined) o.name = l.name;
+  if (l.protocols !== undefined) o.protocols = l.protocols;
+  if (l.maxConnections !== undefined) o.max_connections = l.maxConnections;
+  if (l.proxyProtocol !== undefined) o.proxy_protocol = l.proxyProtocol;
+  if (l.tls !== undefined) {
+    const t = l.tls;
+    o.tls = Object.fromEntries(
+      [
+        ["cert", t.cert],
+        ["key", t.key],
+        ["ca", t.ca],
+        ["min_version", t.minVersion],
+        ["require_client_cert", t.requireClientCert],
+        ["use_identity_as_username", t.useIdentityAsUsername],
+      ].filter(([, v]) => v !== undefined),
+    );
+  }
+  if (l.ws !== undefined) {
+    o.ws = Object.fromEntries(
+      [["path", l.ws.path], ["allowed_origins", l.ws.allowedOrigins]].filter(([, v]) =>
+        v !== undefined
+      ),
+    );
+  }
+  return o;
 }
 
 export function configToYaml(config: Config): string {

@@ -25,8 +25,12 @@ import {
   KEYS,
   keySpec,
   KNOWN_LISTENER_TYPES,
+  LISTENER_DEFAULT_PORTS,
   LISTENER_KEYS,
+  LISTENER_TLS_KEYS,
+  LISTENER_WS_KEYS,
   type ListenerConfig,
+  type ListenerType,
   setProp,
   SUPPORTED_LISTENER_TYPES,
   TOP_LEVEL_KEYS,
@@ -244,6 +248,11 @@ function readListeners(
       return;
     }
     const listener: ListenerConfig = { ...DEFAULT_LISTENER };
+    let portGiven = false;
+    const fail = (l: Located, p: string, message: string) => {
+      push(l, p, message);
+      ok = false;
+    };
     for (const pair of (entry as YAMLMap<unknown, unknown>).items) {
       const keyNode = resolve(pair.key);
       const valueNode = resolve(pair.value);
@@ -274,7 +283,51 @@ function readListeners(
                 } (supported: ${SUPPORTED_LISTENER_TYPES.join(", ")})`,
             );
             ok = false;
-          }
+          } else listener.type = value as ListenerType;
+          break;
+        }
+        case "name": {
+          const r = coerce({ kind: "string" }, value, false);
+          if (r.ok) listener.name = r.value as string;
+          else fail(valueLoc, `${path}.name`, r.message);
+          break;
+        }
+        case "protocols": {
+          const list = Array.isArray(value) ? value : undefined;
+          if (
+            list === undefined || list.length === 0 ||
+            list.some((v) => v !== 3 && v !== 4 && v !== 5)
+          ) {
+            fail(
+              valueLoc,
+              `${path}.protocols`,
+              `expected a list of MQTT protocol levels from 3, 4, 5 (3.1, 3.1.1, 5.0), got ${
+                describeValue(value)
+              }`,
+            );
+          } else listener.protocols = [...new Set(list as Array<3 | 4 | 5>)];
+          break;
+        }
+        case "max_connections": {
+          const r = coerce({ kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER }, value, false);
+          if (r.ok) listener.maxConnections = r.value as number;
+          else fail(valueLoc, `${path}.max_connections`, r.message);
+          break;
+        }
+        case "proxy_protocol": {
+          const r = coerce({ kind: "bool" }, value, false);
+          if (r.ok) listener.proxyProtocol = r.value as boolean;
+          else fail(valueLoc, `${path}.proxy_protocol`, r.message);
+          break;
+        }
+        case "tls": {
+          const tls = readListenerTls(valueNode, valueLoc, `${path}.tls`, at, resolve, fail);
+          if (tls) listener.tls = tls;
+          break;
+        }
+        case "ws": {
+          const ws = readListenerWs(valueNode, valueLoc, `${path}.ws`, at, resolve, fail);
+          if (ws) listener.ws = ws;
           break;
         }
         case "host": {
@@ -288,8 +341,10 @@ function readListeners(
         }
         case "port": {
           const r = coerce({ kind: "int", min: 0, max: 65535 }, value, false);
-          if (r.ok) listener.port = r.value as number;
-          else {
+          if (r.ok) {
+            listener.port = r.value as number;
+            portGiven = true;
+          } else {
             push(valueLoc, `${path}.port`, r.message);
             ok = false;
           }
@@ -306,9 +361,185 @@ function readListeners(
         }
       }
     }
+    if (!portGiven) listener.port = LISTENER_DEFAULT_PORTS[listener.type];
+    checkListener(listener, at(entry), path, fail);
     out.push(listener);
   });
   return ok ? out : undefined;
+}
+
+type Fail = (loc: Located, path: string, message: string) => void;
+
+/** Key/value pairs of a nested mapping, with locations; undefined (reported) when not a mapping. */
+function nestedPairs(
+  node: Node | null,
+  loc: Located,
+  path: string,
+  at: (n: Node | null | undefined) => Located,
+  resolve: (n: unknown) => Node | null,
+  fail: Fail,
+  known: readonly string[],
+): Array<{ key: string; value: unknown; loc: Located }> | undefined {
+  if (!isMap(node)) {
+    fail(loc, path, `expected a mapping (${known.join(", ")})`);
+    return undefined;
+  }
+  const out: Array<{ key: string; value: unknown; loc: Located }> = [];
+  for (const pair of (node as YAMLMap<unknown, unknown>).items) {
+    const keyNode = resolve(pair.key);
+    const valueNode = resolve(pair.value);
+    const key = String(isScalar(keyNode) ? keyNode.value : keyNode);
+    if (!known.includes(key)) {
+      const hint = suggest(key, known);
+      fail(
+        at(keyNode),
+        path,
+        hint ? `unknown key \`${key}\`, did you mean \`${hint}\`?` : `unknown key \`${key}\``,
+      );
+      continue;
+    }
+    const value = valueNode === null
+      ? null
+      : isScalar(valueNode)
+      ? (valueNode as Scalar).value
+      : valueNode.toJSON();
+    out.push({ key, value, loc: valueNode?.range ? at(valueNode) : at(keyNode) });
+  }
+  return out;
+}
+
+function readListenerTls(
+  node: Node | null,
+  loc: Located,
+  path: string,
+  at: (n: Node | null | undefined) => Located,
+  resolve: (n: unknown) => Node | null,
+  fail: Fail,
+): ListenerConfig["tls"] | undefined {
+  const pairs = nestedPairs(node, loc, path, at, resolve, fail, LISTENER_TLS_KEYS);
+  if (!pairs) return undefined;
+  const tls: NonNullable<ListenerConfig["tls"]> = {};
+  for (const { key, value, loc: vloc } of pairs) {
+    const p = `${path}.${key}`;
+    switch (key) {
+      case "cert":
+      case "key":
+      case "ca": {
+        const r = coerce({ kind: "string" }, value, false);
+        if (!r.ok) {
+          fail(vloc, p, `expected the path of a PEM file, got ${describeValue(value)}`);
+          break;
+        }
+        const file = r.value as string;
+        try {
+          if (!Deno.statSync(file).isFile) fail(vloc, p, `${file} is not a file`);
+        } catch (e) {
+          fail(
+            vloc,
+            p,
+            `cannot read ${file}: ${
+              e instanceof Deno.errors.NotFound ? "file not found" : (e as Error).message
+            }`,
+          );
+        }
+        tls[key] = file;
+        break;
+      }
+      case "min_version": {
+        const v = typeof value === "number" ? value.toFixed(1) : value;
+        if (v !== "1.2" && v !== "1.3") {
+          fail(vloc, p, `expected "1.2" or "1.3", got ${describeValue(value)}`);
+        } else tls.minVersion = v;
+        break;
+      }
+      case "require_client_cert": {
+        const r = coerce({ kind: "bool" }, value, false);
+        if (r.ok) tls.requireClientCert = r.value as boolean;
+        else fail(vloc, p, r.message);
+        break;
+      }
+      case "use_identity_as_username": {
+        if (value === false || value === "cn" || value === "subject") {
+          tls.useIdentityAsUsername = value;
+        } else fail(vloc, p, `expected cn, subject or false, got ${describeValue(value)}`);
+        break;
+      }
+    }
+  }
+  return tls;
+}
+
+function readListenerWs(
+  node: Node | null,
+  loc: Located,
+  path: string,
+  at: (n: Node | null | undefined) => Located,
+  resolve: (n: unknown) => Node | null,
+  fail: Fail,
+): ListenerConfig["ws"] | undefined {
+  const pairs = nestedPairs(node, loc, path, at, resolve, fail, LISTENER_WS_KEYS);
+  if (!pairs) return undefined;
+  const ws: NonNullable<ListenerConfig["ws"]> = {};
+  for (const { key, value, loc: vloc } of pairs) {
+    if (key === "path") {
+      if (typeof value !== "string" || !value.startsWith("/")) {
+        fail(vloc, `${path}.path`, `expected a path starting with /, got ${describeValue(value)}`);
+      } else ws.path = value;
+    } else {
+      if (
+        !Array.isArray(value) || value.some((v) => typeof v !== "string" || v === "")
+      ) {
+        fail(
+          vloc,
+          `${path}.allowed_origins`,
+          `expected a list of origins like "https://app.example.com", got ${describeValue(value)}`,
+        );
+      } else ws.allowedOrigins = value as string[];
+    }
+  }
+  return ws;
+}
+
+/** Combinations of listener keys that cannot work. */
+function checkListener(l: ListenerConfig, loc: Located, path: string, fail: Fail): void {
+  const secure = l.type === "tls" || l.type === "wss";
+  if (secure) {
+    if (!l.tls?.cert || !l.tls?.key) {
+      fail(loc, path, `a ${l.type} listener needs tls.cert and tls.key (PEM files)`);
+    }
+    if (l.tls?.requireClientCert && !l.tls.ca) {
+      fail(
+        loc,
+        path,
+        "tls.require_client_cert needs tls.ca (the CA that signs client certificates)",
+      );
+    }
+    if (l.tls?.useIdentityAsUsername && !l.tls.requireClientCert) {
+      fail(loc, path, "tls.use_identity_as_username needs tls.require_client_cert: true");
+    }
+    if (l.proxyProtocol) {
+      fail(
+        loc,
+        path,
+        `proxy_protocol is supported on tcp and ws listeners, not ${l.type}: terminate TLS at ` +
+          "the proxy (it can pass the client certificate's CN in the PROXY v2 header)",
+      );
+    }
+  } else if (l.tls !== undefined) {
+    const keys = Object.keys(l.tls).filter((k) => k !== "useIdentityAsUsername");
+    if (keys.length > 0 || !l.proxyProtocol) {
+      fail(
+        loc,
+        path,
+        `tls options need type tls or wss (on a ${l.type} listener only ` +
+          "tls.use_identity_as_username, with proxy_protocol: true, for the certificate a TLS " +
+          "terminator verified)",
+      );
+    }
+  }
+  if (l.ws !== undefined && l.type !== "ws" && l.type !== "wss") {
+    fail(loc, path, `ws options need type ws or wss, not ${l.type}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,14 +9,42 @@ export type LogLevel = typeof LOG_LEVELS[number];
 export const LOG_FORMATS = ["auto", "text", "json"] as const;
 export type LogFormat = typeof LOG_FORMATS[number];
 
-/** Listener types the schema knows about; only `tcp` is implemented so far. */
-export const SUPPORTED_LISTENER_TYPES = ["tcp"] as const;
+/** Listener types the schema knows about (and implements). */
+export const SUPPORTED_LISTENER_TYPES = ["tcp", "tls", "ws", "wss"] as const;
 export const KNOWN_LISTENER_TYPES = ["tcp", "tls", "ws", "wss"] as const;
+export type ListenerType = typeof KNOWN_LISTENER_TYPES[number];
 
+/** Default port of each listener type (a listener without `port`). */
+export const LISTENER_DEFAULT_PORTS: Record<ListenerType, number> = {
+  tcp: 1883,
+  tls: 8883,
+  ws: 8083,
+  wss: 8084,
+};
+
+export interface ListenerTlsConfig {
+  /** PEM files; relative paths are relative to the working directory. */
+  cert?: string;
+  key?: string;
+  ca?: string;
+  minVersion?: "1.2" | "1.3";
+  requireClientCert?: boolean;
+  useIdentityAsUsername?: "cn" | "subject" | false;
+}
+
+/** One entry of `listeners:`. Keys other than type/host/port are present only when given. */
 export interface ListenerConfig {
-  type: "tcp";
+  type: ListenerType;
   host: string;
   port: number;
+  name?: string;
+  /** MQTT levels accepted: 3 (3.1), 4 (3.1.1), 5. */
+  protocols?: Array<3 | 4 | 5>;
+  /** 0 = unlimited. */
+  maxConnections?: number;
+  proxyProtocol?: boolean;
+  tls?: ListenerTlsConfig;
+  ws?: { path?: string; allowedOrigins?: string[] };
 }
 
 /** Options handed to the broker (`startBroker`), camelCase as in mod.ts's BrokerOptions. */
@@ -46,6 +74,8 @@ export interface BrokerSettings {
 
 export interface Config {
   listeners: ListenerConfig[];
+  /** Connections at once over all listeners; 0 = unlimited. */
+  maxConnections: number;
   /** Directory of the durable store (SQLite); relative paths are relative to the working dir. */
   dataDir: string;
   logLevel: LogLevel;
@@ -113,6 +143,15 @@ export const KEYS: readonly KeySpec[] = [
     default: null,
     live: true,
     doc: "Append log lines to this file instead of stderr (null = stderr).",
+  },
+  {
+    key: "max_connections",
+    prop: "maxConnections",
+    type: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 0,
+    live: false,
+    doc: "Connections at once over all listeners (each listener has its own max_connections " +
+      "too); past it new connections are closed at accept, like Mosquitto. 0 = unlimited.",
   },
   {
     key: "max_keepalive",
@@ -297,7 +336,26 @@ export const DEFAULT_LISTENER: ListenerConfig = Object.freeze({
 }) as ListenerConfig;
 
 /** Keys of one listener entry. */
-export const LISTENER_KEYS = ["type", "host", "port"] as const;
+export const LISTENER_KEYS = [
+  "name",
+  "type",
+  "host",
+  "port",
+  "protocols",
+  "max_connections",
+  "proxy_protocol",
+  "tls",
+  "ws",
+] as const;
+export const LISTENER_TLS_KEYS = [
+  "cert",
+  "key",
+  "ca",
+  "min_version",
+  "require_client_cert",
+  "use_identity_as_username",
+] as const;
+export const LISTENER_WS_KEYS = ["path", "allowed_origins"] as const;
 
 /** Every top-level key of the file, in the order check-config prints them. */
 export const TOP_LEVEL_KEYS: readonly string[] = ["listeners", ...KEYS.map((k) => k.key)];

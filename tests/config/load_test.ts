@@ -160,7 +160,7 @@ Deno.test("every problem is reported together, in file order, then environment a
     "max_inflght: 3", // 1
     "max_inflight: abc", // 2
     "listeners:", // 3
-    "  - type: ws", // 4
+    "  - type: wws", // 4
     "    port: 99999", // 5
     "    hots: x", // 6
     "queue_qos0: maybe", // 7
@@ -174,7 +174,8 @@ Deno.test("every problem is reported together, in file order, then environment a
   assert.deepEqual(errors, [
     "many.yaml:1:1: unknown key `max_inflght`, did you mean `max_inflight`?",
     'many.yaml:2:15: max_inflight: expected an integer from 0 to 65535, got "abc"',
-    "many.yaml:4:11: listeners[0].type: listener type `ws` is not supported yet (supported: tcp)",
+    "many.yaml:4:11: listeners[0].type: unknown listener type `wws`, did you mean `ws`? " +
+    "(supported: tcp, tls, ws, wss)",
     "many.yaml:5:11: listeners[0].port: expected an integer from 0 to 65535, got 99999",
     "many.yaml:6:5: listeners[0]: unknown key `hots`, did you mean `host`?",
     'many.yaml:7:13: queue_qos0: expected true or false, got "maybe"',
@@ -205,7 +206,7 @@ Deno.test("listeners: several tcp listeners load; bad shapes and duplicates are 
   );
   assert.deepEqual(errorsOf({ file: "l.yaml", text: "listeners:\n  - type: tpc\n" }), [
     "l.yaml:2:11: listeners[0].type: unknown listener type `tpc`, did you mean `tcp`? " +
-    "(supported: tcp)",
+    "(supported: tcp, tls, ws, wss)",
   ]);
 });
 
