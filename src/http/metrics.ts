@@ -66,23 +66,11 @@ export interface MetricsSources {
   now: () => number;
 }
 
-/** Optional counters: read when the broker's BrokerStats has them. */
-interface ExtendedStats {
-  publishReceivedByQos?: number[];
-  publishSentByQos?: number[];
-  payloadBytesReceivedByQos?: number[];
-  payloadBytesSentByQos?: number[];
-  droppedByReason?: Record<string, number>;
-  connectionsByListener?: Map<string, number>;
-  storeRefused?: number;
-}
-
 const QOS = ["0", "1", "2"];
 
 export function renderMetrics(src: MetricsSources): string {
   const b = src.broker;
   const s = b.stats;
-  const x = s as unknown as ExtendedStats;
   const e = new Exposition();
   const now = src.now();
 
@@ -101,7 +89,7 @@ export function renderMetrics(src: MetricsSources): string {
   for (const c of b.connections) {
     open.set(c.link.listenerName, (open.get(c.link.listenerName) ?? 0) + 1);
   }
-  const listeners = new Set([...open.keys(), ...(x.connectionsByListener?.keys() ?? [])]);
+  const listeners = new Set([...open.keys(), ...s.connectionsByListener.keys()]);
   e.family(
     "edgemq_connections",
     "gauge",
@@ -111,10 +99,8 @@ export function renderMetrics(src: MetricsSources): string {
   e.family(
     "edgemq_connections_accepted_total",
     "counter",
-    "Network connections accepted" + (x.connectionsByListener ? ", by listener." : "."),
-    x.connectionsByListener
-      ? [...listeners].sort().map((l) => [{ listener: l }, x.connectionsByListener!.get(l) ?? 0])
-      : [[undefined, s.connectionsTotal]],
+    "Network connections accepted, by listener.",
+    [...listeners].sort().map((l) => [{ listener: l }, s.connectionsByListener.get(l) ?? 0]),
   );
   e.family("edgemq_clients_connected", "gauge", "Clients connected (CONNECT accepted).", [
     [undefined, b.connectedCount],
@@ -147,73 +133,60 @@ export function renderMetrics(src: MetricsSources): string {
   e.family("edgemq_packets_sent_total", "counter", "MQTT control packets sent, of any type.", [
     [undefined, s.messagesSent],
   ]);
-  const byQos = (list: number[] | undefined, total: number): Sample[] =>
-    list ? QOS.map((q, i) => [{ qos: q }, list[i] ?? 0]) : [[undefined, total]];
+  const byQos = (list: readonly number[]): Sample[] => QOS.map((q, i) => [{ qos: q }, list[i]]);
   e.family(
     "edgemq_messages_received_total",
     "counter",
-    "PUBLISH packets received from clients" + (x.publishReceivedByQos ? ", by QoS." : "."),
-    byQos(x.publishReceivedByQos, s.publishReceived),
+    "PUBLISH packets received from clients, by QoS.",
+    byQos(s.publishReceivedByQos),
   );
   e.family(
     "edgemq_messages_sent_total",
     "counter",
-    "PUBLISH packets sent to clients (re-deliveries not counted)" +
-      (x.publishSentByQos ? ", by QoS." : "."),
-    byQos(x.publishSentByQos, s.publishSent),
+    "PUBLISH packets sent to clients (re-deliveries not counted), by QoS.",
+    byQos(s.publishSentByQos),
   );
-  if (x.payloadBytesReceivedByQos !== undefined) {
-    e.family(
-      "edgemq_message_payload_bytes_received_total",
-      "counter",
-      "Payload bytes of PUBLISH packets received, by QoS.",
-      byQos(x.payloadBytesReceivedByQos, 0),
-    );
-  }
-  if (x.payloadBytesSentByQos !== undefined) {
-    e.family(
-      "edgemq_message_payload_bytes_sent_total",
-      "counter",
-      "Payload bytes of PUBLISH packets sent, by QoS.",
-      byQos(x.payloadBytesSentByQos, 0),
-    );
-  }
+  e.family(
+    "edgemq_message_payload_bytes_received_total",
+    "counter",
+    "Payload bytes of PUBLISH packets received, by QoS.",
+    byQos(s.payloadBytesReceivedByQos),
+  );
+  e.family(
+    "edgemq_message_payload_bytes_sent_total",
+    "counter",
+    "Payload bytes of PUBLISH packets sent, by QoS.",
+    byQos(s.payloadBytesSentByQos),
+  );
   e.family("edgemq_network_bytes_received_total", "counter", "Bytes read from client sockets.", [
     [undefined, s.bytesReceived],
   ]);
   e.family("edgemq_network_bytes_sent_total", "counter", "Bytes written to client sockets.", [
     [undefined, s.bytesSent],
   ]);
-  const dropped: Sample[] = [];
-  if (x.droppedByReason !== undefined) {
-    let classified = 0;
-    for (const [reason, n] of Object.entries(x.droppedByReason).sort()) {
-      dropped.push([{ reason }, n]);
-      classified += n;
-    }
-    if (s.publishDropped > classified) {
-      dropped.push([{ reason: "other" }, s.publishDropped - classified]);
-    }
-  } else {
-    dropped.push([{ reason: "limits" }, s.publishDropped]);
-  }
+  // Every reason is always present (0 until it happens), so that rate() works from the start.
+  const reasons: Record<string, number> = {
+    queue_full: 0,
+    slow_consumer: 0,
+    packet_too_large: 0,
+    store_full: 0,
+    ...s.droppedByReason,
+  };
+  const dropped: Sample[] = Object.keys(reasons).sort().map((r) => [{ reason: r }, reasons[r]]);
   dropped.push([{ reason: "expired" }, s.expiredDropped]);
   e.family(
     "edgemq_messages_dropped_total",
     "counter",
-    "Messages dropped instead of delivered, by reason (queue full, slow consumer, too large, expired).",
+    "Messages dropped instead of delivered, by reason: queue full, slow consumer (output " +
+      "buffer full), too large for the client, store full, expired.",
     dropped,
   );
-  if (x.storeRefused !== undefined) {
-    e.family(
-      "edgemq_messages_refused_total",
-      "counter",
-      "Incoming QoS 1/2 PUBLISH refused because the store failed or is full.",
-      [
-        [{ reason: "store" }, x.storeRefused],
-      ],
-    );
-  }
+  e.family(
+    "edgemq_messages_refused_total",
+    "counter",
+    "Incoming QoS 1/2 PUBLISH refused because the store failed or is full.",
+    [[{ reason: "store" }, s.storeRefused]],
+  );
 
   // --- state
   const q = src.admin.queueTotals();
