@@ -84,7 +84,12 @@ Deno.test("startBroker on port 0: CONNECT/CONNACK, SUBSCRIBE, PUBLISH round trip
   const running = await startBroker({ listeners: [{ port: 0 }], sysInterval: 0 });
   try {
     ok(running.port > 0);
-    deepEqual(running.listeners, [{ host: "127.0.0.1", port: running.port }]);
+    deepEqual(running.listeners, [{
+      name: `tcp:127.0.0.1:${running.port}`,
+      type: "tcp",
+      host: "127.0.0.1",
+      port: running.port,
+    }]);
     const sub = await RawPeer.connect(running.port, 5);
     await sub.write(connect("sub", 5));
     const ack = await sub.next();
