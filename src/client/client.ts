@@ -176,6 +176,8 @@ interface PendingRequest {
 }
 
 const encoder = new TextEncoder();
+/** What every QoS 0 publish resolves with (shared, frozen). */
+const QOS0_RESULT: PublishResult = Object.freeze({ reasonCode: 0 });
 const DEFAULT_PORTS: Record<TransportProtocol, number> = {
   mqtt: 1883,
   mqtts: 8883,
@@ -215,6 +217,10 @@ export class MqttClient {
   /** The client identifier in use (the server's Assigned Client Identifier once connected). */
   clientId: string;
 
+  /**
+   * Inbound PUBLISH (topic aliases already resolved). Small payloads are views into shared
+   * decode slabs: keep `compactBytes(packet.payload)` (codec) when storing them for long.
+   */
   onMessage: (packet: PublishPacket) => void;
   /** Called once per established connection when it ends: undefined after `disconnect()`. */
   onClose: (err: Error | undefined) => void;
@@ -272,6 +278,8 @@ export class MqttClient {
   #unacked = new WeakMap<PublishPacket, number>();
   /** Inbound topic aliases (MQTT 5 §3.3.2.3.4); they live for one connection only. */
   #aliases = new Map<number, string>();
+  #qos0Source: Promise<void> | undefined;
+  #qos0Result: Promise<PublishResult> | undefined;
 
   constructor(options: MqttClientOptions) {
     this.options = options;
@@ -527,6 +535,24 @@ export class MqttClient {
       dup: qos > 0 && (opts.dup ?? false),
     };
     if (opts.properties !== undefined) packet.properties = opts.properties;
+    if (qos === 0 && this.#queue.length === this.#queueHead) {
+      // Fast path: no promise of its own, shares the batch's.
+      const writer = this.#writer!;
+      const out = writer.out;
+      const before = out.length;
+      try {
+        encodePacket(packet, this.protocolVersion, out);
+      } catch (e) {
+        return Promise.reject(this.#encodeError(packet, e));
+      }
+      if (out.length - before > this.server.maximumPacketSize) {
+        const size = out.length - before;
+        out.length = before;
+        return Promise.reject(this.#tooLarge(packet, size));
+      }
+      writer.schedule();
+      return this.#qos0Written(writer);
+    }
     return new Promise<PublishResult>((resolve, reject) => {
       const item: OutPublish = {
         kind: "publish",
@@ -567,43 +593,19 @@ export class MqttClient {
       encodePacket(p, this.protocolVersion, out);
     } catch (e) {
       if (id !== 0) delete p.packetId;
-      item.reject(
-        new MqttClientError(
-          e instanceof MqttCodecError && e.reasonCode === 0x95 ? "packet_too_large" : "invalid",
-          `cannot publish to ${p.topic}: ${errorMessage(e)}`,
-          undefined,
-          e,
-        ),
-      );
+      item.reject(this.#encodeError(p, e));
       return true;
     }
     const size = out.length - before;
     if (size > this.server.maximumPacketSize) {
-      // MQTT-3.1.2-24 / §3.2.2.3.6: never send a packet above the server's Maximum Packet Size.
       out.length = before;
       if (id !== 0) delete p.packetId;
-      item.reject(
-        new MqttClientError(
-          "packet_too_large",
-          `PUBLISH to ${p.topic} is ${size} bytes, above the server's Maximum Packet Size ${this.server.maximumPacketSize}; not sent`,
-        ),
-      );
+      item.reject(this.#tooLarge(p, size));
       return true;
     }
     writer.schedule();
     if (p.qos === 0) {
-      writer.written().then(
-        () => item.resolve({ reasonCode: 0 }),
-        (e) =>
-          item.reject(
-            new ConnectionLost(
-              `connection lost before the QoS 0 PUBLISH to ${p.topic} was written`,
-              false,
-              "queued",
-              e,
-            ),
-          ),
-      );
+      this.#qos0Written(writer).then(item.resolve, item.reject);
     } else {
       item.stage = "sent";
       this.#ids.set(id, item);
@@ -611,6 +613,46 @@ export class MqttClient {
       this.stats.inflight = this.#inflight;
     }
     return true;
+  }
+
+  /**
+   * One promise per write batch for every QoS 0 publish in it: resolves when the batch reached
+   * the socket, rejects with ConnectionLost when the connection ends first.
+   */
+  #qos0Written(writer: BatchedWriter): Promise<PublishResult> {
+    const src = writer.written();
+    if (src !== this.#qos0Source) {
+      this.#qos0Source = src;
+      this.#qos0Result = src.then(
+        () => QOS0_RESULT,
+        (e) => {
+          throw new ConnectionLost(
+            `connection lost before a QoS 0 PUBLISH was written: ${errorMessage(e)}`,
+            false,
+            "queued",
+            e,
+          );
+        },
+      );
+    }
+    return this.#qos0Result!;
+  }
+
+  #encodeError(p: PublishPacket, e: unknown): MqttClientError {
+    return new MqttClientError(
+      e instanceof MqttCodecError && e.reasonCode === 0x95 ? "packet_too_large" : "invalid",
+      `cannot publish to ${p.topic}: ${errorMessage(e)}`,
+      undefined,
+      e,
+    );
+  }
+
+  /** MQTT-3.1.2-24 / §3.2.2.3.6: never send a packet above the server's Maximum Packet Size. */
+  #tooLarge(p: PublishPacket, size: number): MqttClientError {
+    return new MqttClientError(
+      "packet_too_large",
+      `PUBLISH to ${p.topic} is ${size} bytes, above the server's Maximum Packet Size ${this.server.maximumPacketSize}; not sent`,
+    );
   }
 
   /** Sends queued publishes while slots are free, in order. */
@@ -1221,7 +1263,7 @@ export class MqttClient {
     }
     this.#connectTimer = this.#keepAliveTimer = this.#pingTimer = undefined;
     const writer = this.#writer;
-    const handedOff = writer === undefined ? 0 : writer.position() - writer.pending;
+    const handedOff = writer === undefined ? 0 : writer.handedOff;
     const lost = err ?? new Error("disconnected");
     writer?.fail(lost);
     this.#transport?.close();

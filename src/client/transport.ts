@@ -317,10 +317,27 @@ class WsTransport implements Transport {
   }
 }
 
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 /**
  * The write side: encode into `out`, then `schedule()`. Bytes are written once per event-loop
- * turn with one write in flight; `written(mark)` resolves once every byte up to `mark` (a value
- * of `position()`) has been handed to the socket.
+ * turn with one write in flight. `written()` resolves once everything encoded so far has been
+ * handed to the socket; all callers within one batch share one promise (a QoS 0 publish costs
+ * no promise of its own).
  */
 export class BatchedWriter {
   /** Encode packets here, then call `schedule()`. */
@@ -335,7 +352,9 @@ export class BatchedWriter {
   #taken = 0;
   /** Bytes fully written so far. */
   #written = 0;
-  #waiters: { mark: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Waiters for the bytes now in `out` / in the write in flight. */
+  #outWaiter: Deferred | undefined;
+  #flightWaiter: Deferred | undefined;
   /** Called after each completed write (the client's keep-alive clock). */
   onWrite: () => void = () => {};
 
@@ -347,6 +366,11 @@ export class BatchedWriter {
   /** Bytes encoded so far (written or not): a mark for `written()`. */
   position(): number {
     return this.#taken + this.out.length;
+  }
+
+  /** Bytes handed to the transport so far (a packet starting below this may have arrived). */
+  get handedOff(): number {
+    return this.#taken;
   }
 
   /** Bytes encoded but not yet written. */
@@ -363,19 +387,23 @@ export class BatchedWriter {
     });
   }
 
-  /** Resolves when all bytes up to `mark` are written; rejects if the transport fails first. */
+  /**
+   * Resolves when all bytes up to `mark` (at most `position()`, the default) are written;
+   * rejects if the transport fails first.
+   */
   written(mark: number = this.position()): Promise<void> {
     if (this.#written >= mark) return Promise.resolve();
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
-    return new Promise((resolve, reject) => this.#waiters.push({ mark, resolve, reject }));
+    if (mark <= this.#taken) return (this.#flightWaiter ??= deferred()).promise;
+    return (this.#outWaiter ??= deferred()).promise;
   }
 
   /** Rejects every waiter (the connection is gone); later writes are dropped. */
   fail(err: unknown): void {
     if (this.#failed === undefined) this.#failed = err ?? new Error("connection closed");
-    const ws = this.#waiters;
-    this.#waiters = [];
-    for (const w of ws) w.reject(this.#failed);
+    const waiters = [this.#flightWaiter, this.#outWaiter];
+    this.#flightWaiter = this.#outWaiter = undefined;
+    for (const w of waiters) w?.reject(this.#failed);
     this.out.reset();
   }
 
@@ -389,11 +417,15 @@ export class BatchedWriter {
         this.#spare = buf;
         const n = buf.length;
         this.#taken += n;
+        this.#flightWaiter = this.#outWaiter;
+        this.#outWaiter = undefined;
         await this.#transport.write(buf.view());
         this.#written += n;
         buf.reset();
         if (buf.bytes.length > 1024 * 1024) this.#spare = new ByteWriter(1024);
-        this.#release();
+        const w = this.#flightWaiter;
+        this.#flightWaiter = undefined;
+        w?.resolve();
         this.onWrite();
       }
     } catch (e) {
@@ -402,12 +434,5 @@ export class BatchedWriter {
     } finally {
       this.#writing = false;
     }
-  }
-
-  #release(): void {
-    const ws = this.#waiters;
-    let i = 0;
-    while (i < ws.length && ws[i].mark <= this.#written) ws[i++].resolve();
-    if (i > 0) this.#waiters = ws.slice(i);
   }
 }

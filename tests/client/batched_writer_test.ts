@@ -50,6 +50,7 @@ Deno.test("BatchedWriter: everything encoded in one turn is one write; one write
   assert.equal(t.writes.length, 1, "no second write while one is in flight");
   const first = w.written(100);
   const second = w.written();
+  assert.equal(w.written(), second, "one shared promise per batch");
   t.complete();
   await first;
   await tick();
