@@ -148,7 +148,7 @@ class NativeTlsListener extends ListenerBase implements TlsListenerLike {
     this.host = addr.hostname;
     this.port = addr.port;
     this.name = name;
-    this.#acceptLoop = this.#accept();
+    this.#acceptLoop = this.#accept(listener);
   }
 
   static #listen(hostname: string, port: number, pem: Pem): Deno.TlsListener {
@@ -165,25 +165,40 @@ class NativeTlsListener extends ListenerBase implements TlsListenerLike {
     const pem = await loadPem(this.#opts.tls);
     if (this.closed) return;
     // Deno cannot change the certificate of a listening socket: close it and listen again on
-    // the same address (SO_REUSEADDR: no wait). Accepted connections are untouched. A client
-    // connecting in the few microseconds between the two is refused and retries.
-    const old = this.#listener;
-    closeQuietly(old);
-    this.#listener = NativeTlsListener.#listen(this.host, this.port, pem);
+    // the same address. Accepted connections are untouched. A client connecting in the moment
+    // between the two (about a millisecond) is refused and retries.
+    closeQuietly(this.#listener);
+    // The port is free once the pending accept() has let go of the old socket.
+    await this.#acceptLoop;
+    let listener: Deno.TlsListener | undefined;
+    for (let attempt = 0; listener === undefined; attempt++) {
+      try {
+        listener = NativeTlsListener.#listen(this.host, this.port, pem);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AddrInUse) || attempt >= 50) {
+          log.error("cannot listen again on {name}: {error}", {
+            name: this.name,
+            error: String(e),
+          });
+          throw e;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    this.#listener = listener;
+    this.#acceptLoop = this.#accept(listener);
     log.info("reloaded TLS certificate of {name} from {cert}", {
       name: this.name,
       cert: this.#opts.tls.cert,
     });
   }
 
-  async #accept(): Promise<void> {
+  async #accept(listener: Deno.TlsListener): Promise<void> {
     for (;;) {
-      const listener = this.#listener;
       let conn: Deno.TlsConn;
       try {
         conn = await listener.accept();
       } catch (e) {
-        if (listener !== this.#listener && !this.closed) continue; // swapped by reload()
         if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
         log.error("accept failed on {name}: {error}", { name: this.name, error: String(e) });
         return;
