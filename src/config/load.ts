@@ -302,7 +302,7 @@ function readListeners(
               valueLoc,
               `${path}.protocols`,
               `expected a list of MQTT protocol levels from 3, 4, 5 (3.1, 3.1.1, 5.0), got ${
-                describeValue(value)
+                Array.isArray(value) ? JSON.stringify(value) : describeValue(value)
               }`,
             );
           } else listener.protocols = [...new Set(list as Array<3 | 4 | 5>)];
