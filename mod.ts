@@ -22,6 +22,8 @@
 import { getLogger } from "@logtape/logtape";
 import { Broker, BROKER_VERSION, type Durability } from "./src/broker/broker.ts";
 import type { BrokerHook } from "./src/broker/hooks.ts";
+import { AuthHook, type FailDelayOptions } from "./src/auth/auth_hook.ts";
+import type { AuthSettings } from "./src/auth/settings.ts";
 import type { BrokerOptions } from "./src/broker/options.ts";
 import { type RestoreCounts, restoreState } from "./src/broker/persistence.ts";
 import type { Clock } from "./src/broker/types.ts";
@@ -43,12 +45,18 @@ export type { BrokerDeps, Durability, PendingWill } from "./src/broker/broker.ts
 export { DEFAULT_OPTIONS, resolveOptions, SESSION_NEVER_EXPIRES } from "./src/broker/options.ts";
 export type { BrokerOptions } from "./src/broker/options.ts";
 export { HookList } from "./src/broker/hooks.ts";
+export { AuthHook } from "./src/auth/auth_hook.ts";
+export type { AuthHookOptions, FailDelayOptions, ReloadReport } from "./src/auth/auth_hook.ts";
+export type { AuthSettings } from "./src/auth/settings.ts";
 export type {
   AuthResult,
   BrokerHook,
   ClientInfo,
   ConnectedInfo,
   DisconnectInfo,
+  EnhancedAuthContext,
+  EnhancedAuthExchange,
+  EnhancedAuthStep,
 } from "./src/broker/hooks.ts";
 export { FakeClock, systemClock } from "./src/broker/types.ts";
 export type { ClientLink, Clock, LinkHandler, Message } from "./src/broker/types.ts";
@@ -94,6 +102,12 @@ export interface StartOptions extends Partial<BrokerOptions> {
   maxConnections?: number;
   /** Hooks (authentication, authorization, events), called in order. */
   hooks?: BrokerHook[];
+  /**
+   * Authentication and authorization (password file, ACL, client rules, HTTP hook, SCRAM): an
+   * `AuthHook` placed before `hooks`. Without it, every client is allowed. `failDelay` tunes the
+   * delay after failed logins (tests set `{ baseMs: 0 }`).
+   */
+  auth?: Partial<AuthSettings> & { failDelay?: Partial<FailDelayOptions> };
   /** Milliseconds between `broker.tick()` calls (keep alive, expiry, $SYS). Default 250. */
   tickInterval?: number;
   /** Clock (tests); default the wall clock. */
@@ -152,6 +166,8 @@ export interface RunningBroker {
    * Existing connections keep running; a listener whose new files fail keeps its old ones.
    */
   reloadTls(): Promise<TlsReloadResult[]>;
+  /** The security hook made from `auth` (its `reload()` re-reads the files), if given. */
+  readonly auth: AuthHook | undefined;
   /** The store in use, if any. */
   readonly store: Store | undefined;
   /** What was resumed from the store at start. */
@@ -237,6 +253,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     maxStoredBytes: _max,
     storeLogger: _logger,
     http: httpOptions,
+    auth: authOptions,
     ...brokerOptions
   } = options;
   const log = getLogger(["edgemq", "broker"]);
@@ -245,11 +262,21 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   let broker: Broker;
   let restored: RestoreCounts = { sessions: 0, messages: 0, retained: 0, wills: 0 };
   const ownStore = typeof options.store !== "object";
+  let auth: AuthHook | undefined;
+  if (authOptions !== undefined) {
+    const { failDelay, ...settings } = authOptions;
+    // Rejects when the password file or ACL file cannot be loaded: never start open.
+    auth = await AuthHook.create(settings, {
+      listenerHosts: listenerOptions.map((l) => l.host ?? "127.0.0.1"),
+      failDelay,
+      now,
+    });
+  }
   try {
     const t0 = performance.now();
     store = openStore(options, now);
     broker = new Broker(brokerOptions, {
-      hooks,
+      hooks: auth !== undefined ? [auth, ...(hooks ?? [])] : hooks,
       clock,
       durability,
       store,
@@ -296,6 +323,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     listeners: listeners.map((l) => ({ name: l.name, type: l.type, host: l.host, port: l.port })),
     broker,
     reloadTls: () => reloadTls(listeners),
+    auth,
     store,
     restored,
     get http() {

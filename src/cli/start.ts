@@ -9,6 +9,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import {
+  type AuthSettings,
   type BrokerSettings,
   type Config,
   ConfigError,
@@ -25,7 +26,8 @@ import { VERSION } from "./version.ts";
 /** What the CLI hands to mod.ts's startBroker. */
 export type StartOptions =
   & { listeners: Array<ListenerOptions & { host: string; port: number }>; maxConnections?: number }
-  & BrokerSettings;
+  & BrokerSettings
+  & { auth?: AuthSettings };
 
 /** The part of mod.ts's running broker the CLI uses. */
 export interface RunningBroker {
@@ -34,6 +36,11 @@ export interface RunningBroker {
   close(): Promise<void>;
   /** Re-reads the TLS certificate files (SIGHUP); existing connections are kept. */
   reloadTls?(): Promise<TlsReloadResult[]>;
+  /**
+   * The security hook (SIGHUP: re-reads password_file and acl_file and applies the auth keys;
+   * a part that fails keeps its previous rules and logs why).
+   */
+  auth?: { reload(settings?: AuthSettings): Promise<{ ok: boolean; errors: string[] }> };
 }
 
 export type StartBroker = (options: StartOptions) => Promise<RunningBroker> | RunningBroker;
@@ -62,6 +69,7 @@ export function toStartOptions(config: Config): StartOptions {
     ...config.broker,
     listeners: config.listeners.map(listenerStartOptions),
     ...(config.maxConnections > 0 ? { maxConnections: config.maxConnections } : {}),
+    auth: config.auth,
   };
 }
 
@@ -144,6 +152,11 @@ export async function runStart(deps: StartDeps): Promise<number> {
     reloading = reloading.then(() => {
       if (stopping) return;
       config = reloadConfig(config, { configFile, env, flags: deps.flags, logging });
+    }).then(async () => {
+      // Password and ACL files are re-read on every SIGHUP (with the auth settings in force when
+      // the config file itself did not load); the hook logs what it applied or kept.
+      if (stopping || startedBroker?.auth === undefined) return;
+      await startedBroker.auth.reload(config.auth);
     }).then(async () => {
       // Certificates are re-read on every SIGHUP, changed config or not (renewed files keep
       // their names); connections already open keep their TLS session.
@@ -261,6 +274,7 @@ function reloadConfig(
     return current;
   }
   const applied: Config = structuredClone(current);
+  applied.auth = structuredClone(next.auth); // applied by the security hook's reload()
   const live = changes.filter((c) => c.live);
   if (live.length > 0) {
     try {

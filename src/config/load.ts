@@ -131,6 +131,9 @@ function coerce(
     }
     case "bool": {
       if (typeof value === "boolean") return { ok: true, value };
+      if (type.nullable && (value === null || (fromString && value === ""))) {
+        return { ok: true, value: null };
+      }
       if (fromString && typeof value === "string") {
         const v = value.trim().toLowerCase();
         if (["true", "1", "yes", "on"].includes(v)) return { ok: true, value: true };
@@ -145,6 +148,8 @@ function coerce(
       if (typeof value !== "string" || value === "") return fail();
       return { ok: true, value };
     }
+    case "custom":
+      return type.check(value, fromString);
     case "enum": {
       if (typeof value !== "string" || !type.values.includes(value)) {
         const hint = typeof value === "string" ? suggest(value, type.values) : undefined;

@@ -2,6 +2,7 @@
 export { type ConfigFlags, FLAG_NAMES, loadConfig, type LoadConfigOptions } from "./load.ts";
 export { ConfigError, type ConfigIssue, formatIssue } from "./errors.ts";
 export {
+  type AuthSettings,
   type BrokerSettings,
   type Config,
   defaultConfig,

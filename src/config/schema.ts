@@ -3,6 +3,15 @@
  * can change at run time (SIGHUP) — the one table that validation, defaults, environment variables,
  * `check-config` output and the example file test are all driven from.
  */
+import {
+  type AuthSettings,
+  checkAclValue,
+  checkAddressList,
+  checkAuthHttpValue,
+  checkClientIdList,
+} from "../auth/settings.ts";
+
+export type { AuthSettings };
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error"] as const;
 export type LogLevel = typeof LOG_LEVELS[number];
@@ -70,6 +79,12 @@ export interface BrokerSettings {
   clientIdPrefix: string;
   nodeName: string;
   maxPendingOutputBytes: number;
+  maxTopicLevels: number;
+  maxTopicLength: number;
+  maxClientIdLength: number;
+  maxPublishRate: number;
+  maxPublishBytesRate: number;
+  slowConsumerTimeout: number;
 }
 
 export interface Config {
@@ -83,15 +98,26 @@ export interface Config {
   /** Log to this file (appending) instead of stderr; null = stderr. */
   logFile: string | null;
   broker: BrokerSettings;
+  /** Authentication and authorization (src/auth). */
+  auth: AuthSettings;
 }
 
 export type ValueType =
   | { kind: "int"; min: number; max: number }
-  | { kind: "bool" }
+  | { kind: "bool"; nullable?: boolean }
   | { kind: "string"; nullable?: boolean }
   | { kind: "enum"; values: readonly string[] }
   | { kind: "size"; min: number; max: number }
-  | { kind: "duration"; min: number; max: number };
+  | { kind: "duration"; min: number; max: number }
+  /** Lists and mappings (acl, auth_http, ...): validated by `check`. */
+  | {
+    kind: "custom";
+    describe: string;
+    check(value: unknown, fromString: boolean): { ok: true; value: unknown } | {
+      ok: false;
+      message: string;
+    };
+  };
 
 export interface KeySpec {
   /** snake_case key in the file; `EDGEMQ_<KEY>` in the environment. */
@@ -327,6 +353,136 @@ export const KEYS: readonly KeySpec[] = [
     live: false,
     doc: "Name of this broker, shown in $SYS and logs.",
   },
+  // --- Security (src/auth) ---------------------------------------------------------------------
+  {
+    key: "allow_anonymous",
+    prop: "auth.allowAnonymous",
+    type: { kind: "bool", nullable: true },
+    default: null,
+    live: true,
+    doc: "Clients without a user name: true = allowed, false = refused, null = allowed only " +
+      "when every listener is on loopback (Mosquitto 2's stance). The startup log says which.",
+  },
+  {
+    key: "password_file",
+    prop: "auth.passwordFile",
+    type: { kind: "string", nullable: true },
+    default: null,
+    live: true,
+    doc: "Mosquitto password file ($6$, $7$ and argon2id entries, as mosquitto_passwd and " +
+      "`edgemq passwd` write them; SCRAM-SHA-256/512 entries for MQTT 5 SCRAM).",
+  },
+  {
+    key: "acl_file",
+    prop: "auth.aclFile",
+    type: { kind: "string", nullable: true },
+    default: null,
+    live: true,
+    doc: "Mosquitto ACL file (topic / user / pattern lines). With an ACL, what no rule allows " +
+      "is denied.",
+  },
+  {
+    key: "acl",
+    prop: "auth.acl",
+    type: { kind: "custom", describe: "a list of ACL rules", check: checkAclValue },
+    default: Object.freeze([]),
+    live: true,
+    doc: "ACL rules in YAML: { topic | pattern, access: read|write|readwrite|deny, user, " +
+      "client_id, address }.",
+  },
+  {
+    key: "auth_http",
+    prop: "auth.authHttp",
+    type: { kind: "custom", describe: "an auth_http mapping or null", check: checkAuthHttpValue },
+    default: null,
+    live: true,
+    doc: "HTTP authentication / authorization service: { authenticate_url, acl_url, " +
+      "timeout_ms, cache_ttl_s, on_error: deny|allow|next }.",
+  },
+  {
+    key: "allow_client_ids",
+    prop: "auth.allowClientIds",
+    type: { kind: "custom", describe: "a list of client ids", check: checkClientIdList },
+    default: Object.freeze([]),
+    live: true,
+    doc: "Only these client ids (exact, or globs with * and ?) may connect; empty = any.",
+  },
+  {
+    key: "deny_client_ids",
+    prop: "auth.denyClientIds",
+    type: { kind: "custom", describe: "a list of client ids", check: checkClientIdList },
+    default: Object.freeze([]),
+    live: true,
+    doc: "These client ids (exact, or globs) are refused (CONNACK 0x87 / 5); wins over the " +
+      "allow list.",
+  },
+  {
+    key: "allow_addresses",
+    prop: "auth.allowAddresses",
+    type: { kind: "custom", describe: "a list of addresses", check: checkAddressList },
+    default: Object.freeze([]),
+    live: true,
+    doc: "Only these source addresses or CIDR ranges (IPv4, IPv6) may connect; empty = any.",
+  },
+  {
+    key: "deny_addresses",
+    prop: "auth.denyAddresses",
+    type: { kind: "custom", describe: "a list of addresses", check: checkAddressList },
+    default: Object.freeze([]),
+    live: true,
+    doc: "These source addresses or CIDR ranges are refused; wins over the allow list.",
+  },
+  // --- Limits ------------------------------------------------------------------------------------
+  {
+    key: "max_topic_levels",
+    prop: "broker.maxTopicLevels",
+    type: { kind: "int", min: 1, max: U16 },
+    default: 128,
+    live: false,
+    doc: "Most levels in a topic name or filter (PUBLISH: MQTT 5 0x90; SUBSCRIBE: 0x8F / 0x80).",
+  },
+  {
+    key: "max_topic_length",
+    prop: "broker.maxTopicLength",
+    type: { kind: "int", min: 1, max: U16 },
+    default: U16,
+    live: false,
+    doc: "Longest topic name or filter in bytes (same answers as max_topic_levels).",
+  },
+  {
+    key: "max_client_id_length",
+    prop: "broker.maxClientIdLength",
+    type: { kind: "int", min: 1, max: U16 },
+    default: U16,
+    live: false,
+    doc: "Longest client id in bytes; longer ones get CONNACK 0x85 (3.1.1: 0x02).",
+  },
+  {
+    key: "max_publish_rate",
+    prop: "broker.maxPublishRate",
+    type: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 0,
+    live: false,
+    doc: "PUBLISH packets per second per connection (one second of burst); over it MQTT 5 " +
+      "clients get DISCONNECT 0x96, 3.1.1 clients are disconnected. 0 = unlimited.",
+  },
+  {
+    key: "max_publish_bytes_rate",
+    prop: "broker.maxPublishBytesRate",
+    type: { kind: "size", min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 0,
+    live: false,
+    doc: "Payload bytes per second per connection, like max_publish_rate. 0 = unlimited.",
+  },
+  {
+    key: "slow_consumer_timeout",
+    prop: "broker.slowConsumerTimeout",
+    type: { kind: "duration", min: 0, max: 86400 },
+    default: 60,
+    live: false,
+    doc: "Seconds a connection's output may stay above max_pending_output_bytes before it is " +
+      "disconnected (MQTT 5: 0x97). 0 = never.",
+  },
 ];
 
 export const DEFAULT_LISTENER: ListenerConfig = Object.freeze({
@@ -376,6 +532,7 @@ export function defaultConfig(): Config {
   const config = {
     listeners: [{ ...DEFAULT_LISTENER }],
     broker: {},
+    auth: {},
   } as unknown as Config;
   for (const spec of KEYS) setProp(config, spec.prop, spec.default);
   return config;
@@ -402,7 +559,7 @@ export function describeType(type: ValueType): string {
     case "int":
       return `an integer from ${type.min} to ${type.max}`;
     case "bool":
-      return "true or false";
+      return type.nullable ? "true, false or null" : "true or false";
     case "string":
       return type.nullable ? "a string or null" : "a non-empty string";
     case "enum":
@@ -411,5 +568,7 @@ export function describeType(type: ValueType): string {
       return `a size in bytes from ${type.min} to ${type.max} (a number, or a string like "1MB")`;
     case "duration":
       return `a whole number of seconds from ${type.min} to ${type.max}`;
+    case "custom":
+      return type.describe;
   }
 }
