@@ -22,6 +22,10 @@ const BROKER_SCENARIOS = [
   "retained",
 ];
 const brokerSuite = () => import("./suite.ts");
+// Fan-in QoS 0 over each listener type (scripts/bench/transports.ts).
+for (const t of ["tcp", "tls", "mtls", "ws", "wss"] as const) {
+  scenarios[`fanin-${t}`] = () => import("./transports.ts").then((m) => m.scenario(t));
+}
 for (const name of [...BROKER_SCENARIOS, "brokers"]) scenarios[name] = brokerSuite;
 
 const names = Deno.args.filter((a) => !a.startsWith("-"));
