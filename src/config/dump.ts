@@ -2,6 +2,7 @@
 import { stringify } from "yaml";
 import { type Config, getProp, KEYS } from "./schema.ts";
 import { formatSize } from "./units.ts";
+import { httpToObject } from "./http_section.ts";
 
 /** snake_case keys, in schema order; sizes written as "1MB" where exact. */
 export function configToObject(config: Config): Record<string, unknown> {
@@ -14,6 +15,7 @@ export function configToObject(config: Config): Record<string, unknown> {
       ? formatSize(value)
       : value;
   }
+  out.http = httpToObject(config.http);
   return out;
 }
 

@@ -37,6 +37,7 @@ import {
   type ValueType,
 } from "./schema.ts";
 import { suggest } from "./suggest.ts";
+import { checkHttp, readHttp } from "./http_section.ts";
 import { parseSize } from "./units.ts";
 
 /** Values given on the command line, as typed (strings), keyed by config key. */
@@ -95,6 +96,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   applyEnv(config, options.env ?? {}, issues);
   applyFlags(config, options.flags ?? {}, issues);
   checkListeners(config, options.file ?? "<config>", issues);
+  checkHttp(config, options.file ?? "<config>", issues);
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
@@ -208,6 +210,11 @@ function applyFile(config: Config, file: string, text: string, issues: ConfigIss
     if (key === "listeners") {
       const listeners = readListeners(valueNode, valueLoc, at, resolve, push);
       if (listeners) config.listeners = listeners;
+      continue;
+    }
+    if (key === "http") {
+      const http = readHttp(valueNode, valueLoc, at, resolve, push);
+      if (http) config.http = http;
       continue;
     }
     const spec = keySpec(key);

@@ -12,6 +12,7 @@ import {
 } from "../auth/settings.ts";
 
 export type { AuthSettings };
+import { defaultHttpConfig, type HttpConfig } from "./http_section.ts";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error"] as const;
 export type LogLevel = typeof LOG_LEVELS[number];
@@ -100,6 +101,8 @@ export interface Config {
   broker: BrokerSettings;
   /** Authentication and authorization (src/auth). */
   auth: AuthSettings;
+  /** The HTTP listener: REST API, /metrics, dashboard (see http_section.ts). */
+  http: HttpConfig;
 }
 
 export type ValueType =
@@ -514,7 +517,11 @@ export const LISTENER_TLS_KEYS = [
 export const LISTENER_WS_KEYS = ["path", "allowed_origins"] as const;
 
 /** Every top-level key of the file, in the order check-config prints them. */
-export const TOP_LEVEL_KEYS: readonly string[] = ["listeners", ...KEYS.map((k) => k.key)];
+export const TOP_LEVEL_KEYS: readonly string[] = [
+  "listeners",
+  ...KEYS.map((k) => k.key),
+  "http",
+];
 
 /** Environment variables read besides `EDGEMQ_<KEY>` for every scalar key. */
 export const ENV_PREFIX = "EDGEMQ_";
@@ -533,6 +540,7 @@ export function defaultConfig(): Config {
     listeners: [{ ...DEFAULT_LISTENER }],
     broker: {},
     auth: {},
+    http: defaultHttpConfig(),
   } as unknown as Config;
   for (const spec of KEYS) setProp(config, spec.prop, spec.default);
   return config;
