@@ -67,12 +67,17 @@ line from standard input with --password-stdin.
 
 Options:
       --password-stdin   read the password from standard input (first line)
+  -H, --hash METHOD      sha512-pbkdf2 ($7$, default), sha512 ($6$, Mosquitto 1.6),
+                         scram-sha-256 / scram-sha-512 (RFC 5803 entries: also usable for
+                         MQTT 5 SCRAM login; Mosquitto skips such lines). $7$ entries serve
+                         SCRAM-SHA-512 too.
   -D, --delete           remove USER from FILE instead
   -h, --help             show this help
 
 Examples:
   edgemq passwd /etc/edgemq/passwd alice
   printf '%s\\n' "$SECRET" | edgemq passwd --password-stdin /etc/edgemq/passwd sensor-17
+  edgemq passwd -H scram-sha-256 /etc/edgemq/passwd alice
   edgemq passwd -D /etc/edgemq/passwd alice
 `;
 

@@ -18,7 +18,14 @@ import {
 } from "../config/mod.ts";
 import { suggest } from "../config/suggest.ts";
 import { CHECK_CONFIG_HELP, MAIN_HELP, PASSWD_HELP, START_HELP, VERSION_HELP } from "./help.ts";
-import { checkUsername, hashPassword, updatePasswordText, writePasswordFile } from "./passwd.ts";
+import {
+  checkUsername,
+  HASH_METHODS,
+  type HashMethod,
+  hashWith,
+  updatePasswordText,
+  writePasswordFile,
+} from "./passwd.ts";
 import { runStart, type StartBroker } from "./start.ts";
 import { VERSION } from "./version.ts";
 
@@ -153,6 +160,7 @@ async function cmdPasswd(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parse("passwd", args, {
     "password-stdin": { type: "boolean" },
     delete: { type: "boolean", short: "D" },
+    hash: { type: "string", short: "H" },
     help: { type: "boolean", short: "h" },
   }, 2);
   if (values.help) {
@@ -165,6 +173,10 @@ async function cmdPasswd(args: string[], io: CliIO): Promise<number> {
   }
   const bad = checkUsername(user);
   if (bad) throw new UsageError("passwd", `${bad}`);
+  const method = (values.hash ?? "sha512-pbkdf2") as HashMethod;
+  if (!HASH_METHODS.includes(method)) {
+    throw new UsageError("passwd", `-H: expected one of ${HASH_METHODS.join(", ")}`);
+  }
   let text = "";
   try {
     text = await Deno.readTextFile(file);
@@ -200,7 +212,7 @@ async function cmdPasswd(args: string[], io: CliIO): Promise<number> {
     return 1;
   }
   try {
-    await writePasswordFile(file, updatePasswordText(text, user, await hashPassword(password)));
+    await writePasswordFile(file, updatePasswordText(text, user, await hashWith(method, password)));
   } catch (e) {
     io.err(`edgemq passwd: cannot write ${file}: ${(e as Error).message}\n`);
     return 1;

@@ -7,6 +7,8 @@
  * A line is `user:hash`; users cannot contain ':'.
  */
 
+import { hashScram } from "../auth/password_file.ts";
+
 const ITERATIONS = 101;
 const SALT_BYTES = 12;
 const KEY_BYTES = 64;
@@ -82,6 +84,35 @@ export async function verifyPassword(password: string, encoded: string): Promise
     return equalBytes(new Uint8Array(await crypto.subtle.digest("SHA-512", data)), hash);
   }
   return false;
+}
+
+/** `edgemq passwd -H`: the hash formats it can write (Mosquitto's `-H` names, plus SCRAM). */
+export const HASH_METHODS = ["sha512-pbkdf2", "sha512", "scram-sha-256", "scram-sha-512"] as const;
+export type HashMethod = typeof HASH_METHODS[number];
+
+/**
+ * Hashes a password as `method` says: `sha512-pbkdf2` ($7$, the default, Mosquitto 2.0's),
+ * `sha512` ($6$, for Mosquitto 1.6 and earlier), `scram-sha-256` / `scram-sha-512` (RFC 5803
+ * entries: CONNECT passwords and MQTT 5 SCRAM; Mosquitto does not read them).
+ */
+export async function hashWith(method: HashMethod, password: string): Promise<string> {
+  switch (method) {
+    case "sha512-pbkdf2":
+      return await hashPassword(password);
+    case "sha512": {
+      const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
+      const pw = encoder.encode(password);
+      const data = new Uint8Array(pw.length + salt.length);
+      data.set(pw);
+      data.set(salt, pw.length);
+      const hash = new Uint8Array(await crypto.subtle.digest("SHA-512", data));
+      return `$6$${toBase64(salt)}$${toBase64(hash)}`;
+    }
+    case "scram-sha-256":
+      return await hashScram("SCRAM-SHA-256", password);
+    case "scram-sha-512":
+      return await hashScram("SCRAM-SHA-512", password);
+  }
 }
 
 /** Why a user name cannot go into a password file, or undefined when it can. */

@@ -128,3 +128,20 @@ Deno.test("which entries support which SCRAM method: $7$ gives SCRAM-SHA-512 onl
   assert.equal(carol.iterations, 101);
   assert.equal(carol.salt.length, 12);
 });
+
+Deno.test("edgemq passwd -H: every method writes an entry PasswordFile verifies; SCRAM methods as documented", async () => {
+  const { hashWith, HASH_METHODS } = await import("../../src/cli/passwd.ts");
+  const lines: string[] = [];
+  for (const m of HASH_METHODS) lines.push(`${m}:${await hashWith(m, "open sesame")}`);
+  const f = PasswordFile.parse(lines.join("\n"));
+  assert.equal(f.problems.length, 0);
+  for (const m of HASH_METHODS) {
+    assert.equal(await f.verify(m, "open sesame"), true, m);
+    assert.equal(await f.verify(m, "open sesame!"), false, m);
+  }
+  assert.match(lines[1], /^sha512:\$6\$/);
+  assert.ok(f.scram("sha512-pbkdf2", "SCRAM-SHA-512"));
+  assert.ok(f.scram("scram-sha-256", "SCRAM-SHA-256"));
+  assert.ok(f.scram("scram-sha-512", "SCRAM-SHA-512"));
+  assert.equal(f.scram("sha512", "SCRAM-SHA-512"), undefined);
+});
