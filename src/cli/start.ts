@@ -19,6 +19,9 @@ import {
   loadConfig,
 } from "../config/mod.ts";
 import { type LogController, type LogSettings, setupLogging } from "../log/logging.ts";
+import { httpServerOptions } from "../config/http_section.ts";
+import type { ReloadResult } from "../http/api.ts";
+import type { HttpServerOptions } from "../http/server.ts";
 import type { ListenerOptions, TlsReloadResult } from "../transport/listener.ts";
 import { createNotifier } from "./systemd.ts";
 import { VERSION } from "./version.ts";
@@ -27,7 +30,8 @@ import { VERSION } from "./version.ts";
 export type StartOptions =
   & { listeners: Array<ListenerOptions & { host: string; port: number }>; maxConnections?: number }
   & BrokerSettings
-  & { auth?: AuthSettings };
+  & { auth?: AuthSettings }
+  & { http?: HttpServerOptions & { reload?: () => Promise<ReloadResult> } };
 
 /** The part of mod.ts's running broker the CLI uses. */
 export interface RunningBroker {
@@ -41,6 +45,8 @@ export interface RunningBroker {
    * a part that fails keeps its previous rules and logs why).
    */
   auth?: { reload(settings?: AuthSettings): Promise<{ ok: boolean; errors: string[] }> };
+  /** The HTTP listener (REST API, metrics, dashboard), when `http.enabled`. */
+  http?: { url: string };
 }
 
 export type StartBroker = (options: StartOptions) => Promise<RunningBroker> | RunningBroker;
@@ -70,6 +76,7 @@ export function toStartOptions(config: Config): StartOptions {
     listeners: config.listeners.map(listenerStartOptions),
     ...(config.maxConnections > 0 ? { maxConnections: config.maxConnections } : {}),
     auth: config.auth,
+    ...(config.http.enabled ? { http: httpServerOptions(config.http) } : {}),
   };
 }
 
@@ -148,10 +155,11 @@ export async function runStart(deps: StartDeps): Promise<number> {
 
   let startedBroker: RunningBroker | undefined;
   let reloading = Promise.resolve();
-  const reload = () => {
+  /** SIGHUP and POST /api/v1/reload; `report` (the API's) says what happened. */
+  const reload = (report?: ReloadResult) => {
     reloading = reloading.then(() => {
       if (stopping) return;
-      config = reloadConfig(config, { configFile, env, flags: deps.flags, logging });
+      config = reloadConfig(config, { configFile, env, flags: deps.flags, logging, report });
     }).then(async () => {
       // Password and ACL files are re-read on every SIGHUP (with the auth settings in force when
       // the config file itself did not load); the hook logs what it applied or kept.
@@ -171,6 +179,12 @@ export async function runStart(deps: StartDeps): Promise<number> {
       // A reload must never take the broker down.
       log.error("reload failed: {error}", { error: (e as Error).message ?? String(e) });
     });
+    return reloading;
+  };
+  const httpReload = async (): Promise<ReloadResult> => {
+    const report: ReloadResult = { ok: false, message: "not reloaded (see the broker log)" };
+    await reload(report);
+    return report;
   };
 
   const removers = [
@@ -181,7 +195,9 @@ export async function runStart(deps: StartDeps): Promise<number> {
 
   let running: RunningBroker;
   try {
-    running = await deps.startBroker(toStartOptions(config));
+    const startOptions = toStartOptions(config);
+    if (startOptions.http !== undefined) startOptions.http.reload = httpReload;
+    running = await deps.startBroker(startOptions);
     startedBroker = running;
   } catch (e) {
     log.error("cannot start the broker: {error}", { error: (e as Error).message ?? String(e) });
@@ -196,6 +212,9 @@ export async function runStart(deps: StartDeps): Promise<number> {
       }:${l.port}`,
       type: l.type ?? "tcp",
     });
+  }
+  if (running.http !== undefined) {
+    log.info("dashboard, REST API and metrics on {url}", { url: running.http.url });
   }
 
   const { notifier, reason } = createNotifier(env);
@@ -252,11 +271,18 @@ function reloadConfig(
     env: Record<string, string | undefined>;
     flags?: ConfigFlags;
     logging: LogController;
+    /** Filled with the outcome (POST /api/v1/reload answers with it). */
+    report?: ReloadResult;
   },
 ): Config {
   const log = getLogger(["edgemq", "cli"]);
+  const report = ctx.report ?? { ok: false, message: "" };
   if (ctx.configFile === undefined) {
     log.warning("SIGHUP: started without a config file (-c / EDGEMQ_CONFIG); nothing to reload");
+    Object.assign(report, {
+      ok: false,
+      message: "started without a config file; nothing to reload",
+    });
     return current;
   }
   let next: Config;
@@ -266,13 +292,24 @@ function reloadConfig(
     if (!(e instanceof ConfigError)) throw e;
     for (const issue of e.issues) log.error("reload: {issue}", { issue: formatIssue(issue) });
     log.error("reload failed; keeping the running configuration");
+    Object.assign(report, {
+      ok: false,
+      message: `${ctx.configFile} is invalid; the running configuration is kept`,
+      errors: e.issues.map(formatIssue),
+    });
     return current;
   }
   const changes = diffConfig(current, next);
   if (changes.length === 0) {
     log.info("reload: {file} has no changes", { file: ctx.configFile });
+    Object.assign(report, { ok: true, message: `${ctx.configFile} has no changes`, changes: [] });
     return current;
   }
+  Object.assign(report, {
+    ok: true,
+    message: `reloaded ${ctx.configFile}; keys marked live: false need a restart`,
+    changes,
+  });
   const applied: Config = structuredClone(current);
   applied.auth = structuredClone(next.auth); // applied by the security hook's reload()
   const live = changes.filter((c) => c.live);
