@@ -376,3 +376,67 @@ for (
     }
   });
 }
+
+Deno.test("a TLS client flooding the broker does not starve other connections (event loop yield)", async () => {
+  const running = await startBroker({
+    listeners: [{ port: 0 }, { type: "tls", port: 0, tls: serverTls() }],
+    sysInterval: 0,
+  });
+  // Flood and subscriber are other processes (as in production): in-process clients take turns
+  // with the broker on one event loop and hide the starvation.
+  const prelude = `
+    const te = new TextEncoder();
+    const str = (s) => { const b = te.encode(s); return [b.length >> 8, b.length & 255, ...b]; };
+    const pkt = (f, body) => new Uint8Array([f, body.length, ...body]);
+    const connect = (id) => pkt(0x10, [...str("MQTT"), 4, 2, 0, 60, ...str(id)]);
+  `;
+  const subscriber = `${prelude}
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: ${running.port} });
+    await conn.write(connect("sub"));
+    await conn.read(new Uint8Array(16));
+    await conn.write(pkt(0x82, [0, 1, ...str("flood/#"), 0]));
+    await conn.read(new Uint8Array(16));
+    console.log("ready");
+    let bytes = 0;
+    const buf = new Uint8Array(65536);
+    const end = Date.now() + 2500;
+    setTimeout(() => { console.log(bytes); Deno.exit(0); }, 2500);
+    for (;;) { const n = await conn.read(buf); if (n === null) break; bytes += n; }
+  `;
+  const flood = `${prelude}
+    const conn = await Deno.connectTls({ hostname: "localhost", port: ${running.listeners[1].port},
+      caCerts: [Deno.readTextFileSync(${JSON.stringify(certs.ca)})] });
+    await conn.write(connect("flood"));
+    await conn.read(new Uint8Array(16));
+    const one = pkt(0x30, [...str("flood/x"), ...new Array(64).fill(97)]);
+    const batch = new Uint8Array(one.length * 256);
+    for (let i = 0; i < 256; i++) batch.set(one, i * one.length);
+    const end = Date.now() + 3000;
+    while (Date.now() < end) { let b = batch; while (b.length) b = b.subarray(await conn.write(b)); }
+  `;
+  const spawn = (code: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  const sub = spawn(subscriber);
+  const lines = sub.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let flooder: Deno.ChildProcess | undefined;
+  try {
+    equal((await lines.read()).value?.trim(), "ready");
+    flooder = spawn(flood);
+    const received = Number((await lines.read()).value?.trim());
+    ok(running.broker.stats.publishReceived > 1000, "the flood was read");
+    // Measured: ~67 MB with the yield, ~1.2 MB without (the broker's event loop starved).
+    ok(received > 8e6, `the tcp subscriber got only ${received} bytes during the flood`);
+  } finally {
+    await lines.cancel().catch(() => {});
+    await sub.status;
+    if (flooder) {
+      await flooder.stdout.cancel().catch(() => {});
+      await flooder.status;
+    }
+    await running.close();
+  }
+});
