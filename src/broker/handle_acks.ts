@@ -17,7 +17,7 @@ export function handlePuback(conn: Connection, p: AckPacket): void {
   // An unknown id is ignored (Mosquitto does the same).
   if (entry === undefined || entry.qos !== 1) return;
   session.inflight.delete(p.packetId);
-  if (entry.seq !== undefined) conn.broker.persist!.done(session, entry);
+  if (entry.seq !== undefined) conn.broker.persist!.acked(session, entry);
   conn.broker.pump(session);
 }
 
@@ -78,7 +78,7 @@ export function handlePubcomp(conn: Connection, p: AckPacket): void {
   const entry = session.inflight.get(p.packetId);
   if (entry === undefined || entry.state !== "pubrel") return;
   session.inflight.delete(p.packetId);
-  if (entry.seq !== undefined) conn.broker.persist!.done(session, entry);
+  if (entry.seq !== undefined) conn.broker.persist!.acked(session, entry);
   conn.broker.pump(session);
 }
 

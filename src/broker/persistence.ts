@@ -123,6 +123,17 @@ export class Persistence {
     this.store.markPubrel(session.clientId, packetId);
   }
 
+  /**
+   * PUBACK / PUBCOMP for an in-flight stored entry: deleted by packet id, which the store
+   * batches for consecutive acks of one client (cheaper than one delete per sequence number).
+   */
+  acked(session: Session, entry: OutgoingEntry): void {
+    if (entry.seq === undefined) return;
+    this.writes++;
+    this.store.ack(session.clientId, entry.packetId!);
+    entry.seq = undefined;
+  }
+
   /** The entry is done (acknowledged, delivered at QoS 0, dropped, expired, moved away). */
   done(session: Session, entry: OutgoingEntry): void {
     if (entry.seq === undefined) return;
