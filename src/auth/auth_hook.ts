@@ -459,7 +459,7 @@ export class AuthHook implements BrokerHook {
   #decide(
     aclAnswer: AclAnswer | undefined,
     ask: (http: HttpAuthClient) => HttpVerdict | Promise<HttpVerdict> | undefined,
-    what: string,
+    what: () => string,
   ): boolean | undefined | Promise<boolean | undefined> {
     if (aclAnswer === "allow") return true;
     if (aclAnswer === "deny") return false;
@@ -470,7 +470,7 @@ export class AuthHook implements BrokerHook {
     const conclude = (v: HttpVerdict): boolean | undefined => {
       if (v.error !== undefined) {
         log.warn("HTTP authorization of {what} failed: {error} (on_error: {onError})", {
-          what,
+          what: what(),
           error: v.error,
           onError: s.http!.settings.onError,
         });
@@ -484,8 +484,10 @@ export class AuthHook implements BrokerHook {
     client: ClientInfo,
     message: Message,
   ): boolean | undefined | Promise<boolean | undefined> {
+    const s = this.#state;
+    if (s.acl === null && s.http === null) return undefined; // nothing configured: no opinion
     return this.#decide(
-      this.#state.acl?.publish(client, message.topic),
+      s.acl?.publish(client, message.topic),
       (http) =>
         http.authorize({
           action: "publish",
@@ -494,7 +496,7 @@ export class AuthHook implements BrokerHook {
           address: client.remoteAddress,
           topic: message.topic,
         }),
-      `publish by ${client.clientId} to ${message.topic}`,
+      () => `publish by ${client.clientId} to ${message.topic}`,
     );
   }
 
@@ -503,8 +505,10 @@ export class AuthHook implements BrokerHook {
     filter: string,
     _qos: QoS,
   ): boolean | undefined | Promise<boolean | undefined> {
+    const s = this.#state;
+    if (s.acl === null && s.http === null) return undefined;
     return this.#decide(
-      this.#state.acl?.subscribe(client, filter),
+      s.acl?.subscribe(client, filter),
       (http) =>
         http.authorize({
           action: "subscribe",
@@ -513,7 +517,7 @@ export class AuthHook implements BrokerHook {
           address: client.remoteAddress,
           topic: filter,
         }),
-      `subscription of ${client.clientId} to ${filter}`,
+      () => `subscription of ${client.clientId} to ${filter}`,
     );
   }
 }
