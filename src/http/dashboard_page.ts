@@ -380,6 +380,8 @@ dialog p { margin: 0; color: var(--muted); font-size: 13px; }
     for (var i = 0; i < tabs.length; i++) {
       var on = tabs[i].getAttribute("data-tab") === name;
       tabs[i].setAttribute("aria-selected", on ? "true" : "false");
+      // On a phone the tab bar scrolls: keep the selected tab in view.
+      if (on && tabs[i].scrollIntoView) tabs[i].scrollIntoView({ block: "nearest", inline: "nearest" });
       $("tab-" + tabs[i].getAttribute("data-tab")).hidden = !on;
     }
     if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
@@ -642,6 +644,10 @@ dialog p { margin: 0; color: var(--muted); font-size: 13px; }
     // The retained list and the tree keep what the user is looking at; refreshed on demand.
     if (current === "clients" || current === "subscriptions") refreshTab();
   }
+  window.addEventListener("hashchange", function () {
+    var name = location.hash.slice(1);
+    if (name !== current && document.getElementById("tab-" + name)) select(name);
+  });
   var initial = location.hash.slice(1);
   select(document.getElementById("tab-" + initial) ? initial : "overview");
   refresh();
