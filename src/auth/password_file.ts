@@ -28,10 +28,8 @@
  * @module
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-// argon2id in WebAssembly (no native build). Until deno.json maps "hash-wasm", the full
-// specifier is used here.
-// deno-lint-ignore no-import-prefix
-import { argon2Verify } from "npm:hash-wasm@^4.12.0";
+// argon2id in WebAssembly (no native build).
+import { argon2Verify } from "hash-wasm";
 
 const encoder = new TextEncoder();
 

@@ -3,8 +3,7 @@
  * (Mosquitto 2.1's default; PHC strings), and edgemq's RFC 5803 SCRAM entries.
  */
 import assert from "node:assert/strict";
-// deno-lint-ignore no-import-prefix
-import { argon2id } from "npm:hash-wasm@^4.12.0";
+import { argon2id } from "hash-wasm";
 import {
   hashScram,
   parseHash,
