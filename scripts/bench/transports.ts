@@ -8,6 +8,9 @@
  * one masked binary frame per batch, masked once up front); one subscriber on tcp counts what
  * arrives. Reported: messages/s delivered, broker CPU (% of one core) and peak RSS.
  *
+ * `--rate=N` offers N msgs/s in total instead of flooding (node:tls cannot slow a sender down:
+ * flooded, its connections are closed past NODE_TLS_MAX_QUEUED).
+ *
  * mtls = `require_client_cert: true`, served by node:tls (see src/transport/tls.ts); tls =
  * Deno.listenTls. Certificates are made with openssl in a temporary directory.
  */
@@ -241,7 +244,10 @@ function procSample(pid: number): { cpu: number; rss: number } {
   return { cpu, rss: rss * 1024 };
 }
 
-async function runOne(t: Transport, o: { seconds: number; publishers: number; batch: number }) {
+async function runOne(
+  t: Transport,
+  o: { seconds: number; publishers: number; batch: number; rate: number },
+) {
   const certs = await makeCerts();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -294,9 +300,20 @@ async function runOne(t: Transport, o: { seconds: number; publishers: number; ba
       const batch = publishBatch(`bench/in/${i}`, o.batch);
       return { c, bytes: ws ? wsFrame(batch) : batch };
     }));
+    // --rate=N: N msgs/s in total (paced per publisher); 0 = as fast as the broker reads.
+    const perPub = o.rate / o.publishers;
     const loops = pubs.map(async ({ c, bytes }) => {
+      const start = performance.now();
+      let sent = 0;
       try {
-        while (!stop) await writeAll(c, bytes);
+        while (!stop) {
+          if (perPub > 0 && sent > (perPub * (performance.now() - start)) / 1000) {
+            await new Promise((r) => setTimeout(r, 2));
+            continue;
+          }
+          await writeAll(c, bytes);
+          sent += o.batch;
+        }
       } catch { /* closed */ }
     });
     // Warm up 1 s, then measure.
@@ -348,10 +365,12 @@ export function scenario(t: Transport): { run(args: string[]): Promise<void> } {
         seconds: numFlag(args, "seconds", 5),
         publishers: numFlag(args, "publishers", 8),
         batch: numFlag(args, "batch", 256),
+        rate: numFlag(args, "rate", 0),
       };
       const r = await runOne(t, o);
       console.log(
-        `fanin-${t}: ${o.publishers} publishers over ${t} -> 1 subscriber over tcp, QoS 0, 64 B: ` +
+        `fanin-${t}: ${o.publishers} publishers over ${t} -> 1 subscriber over tcp, QoS 0, 64 B` +
+          `${o.rate > 0 ? ` at ${o.rate.toLocaleString("en")} msgs/s offered` : ""}: ` +
           `${Math.round(r.msgsPerSec).toLocaleString("en")} msgs/s, broker CPU ${
             r.cpu.toFixed(0)
           }%, peak RSS ${r.peakRssMb.toFixed(0)} MB`,

@@ -225,8 +225,14 @@ class NativeTlsListener extends ListenerBase implements TlsListenerLike {
 // ---------------------------------------------------------------------------------------------
 // node:tls (mTLS, TLS 1.3 only)
 
-/** Pauses the socket when this much read data waits for the link. */
-const NODE_READ_HIGH_WATER = 256 * 1024;
+/**
+ * Input bytes a node:tls connection may have waiting for the broker before it is closed.
+ * Deno 2.9's node:tls server has no read backpressure: `socket.pause()` stops the 'data'
+ * events but not the socket reads, and what arrives piles up in native memory (measured: a
+ * paused socket held 1.5 GB after 3 s of a fast sender). So we never pause; we keep taking the
+ * data and close a connection that sends faster than the broker consumes for this long.
+ */
+export const NODE_TLS_MAX_QUEUED = 8 * 1024 * 1024;
 
 /** A node:tls socket as a `ByteStream` (pull reads into the caller's buffer). */
 class NodeSocketStream implements ByteStream {
@@ -234,7 +240,6 @@ class NodeSocketStream implements ByteStream {
   #chunks: Uint8Array[] = [];
   #queued = 0;
   #ended = false;
-  #paused = false;
   #wake: (() => void) | undefined;
   #failWrites = new Set<(e: Error) => void>();
 
@@ -243,9 +248,15 @@ class NodeSocketStream implements ByteStream {
     sock.on("data", (d: Uint8Array) => {
       this.#chunks.push(d);
       this.#queued += d.length;
-      if (this.#queued > NODE_READ_HIGH_WATER && !this.#paused) {
-        this.#paused = true;
-        sock.pause();
+      if (this.#queued > NODE_TLS_MAX_QUEUED) {
+        log.warning(
+          "closing {addr}: {bytes} bytes received and not yet processed (node:tls cannot " +
+            "slow a sender down; see NODE_TLS_MAX_QUEUED)",
+          { addr: `${sock.remoteAddress}:${sock.remotePort}`, bytes: this.#queued },
+        );
+        this.#chunks = [];
+        this.#queued = 0;
+        sock.destroy();
       }
       this.#signal();
     });
@@ -281,10 +292,6 @@ class NodeSocketStream implements ByteStream {
       else this.#chunks[0] = c.subarray(take);
     }
     this.#queued -= n;
-    if (this.#paused && this.#queued < NODE_READ_HIGH_WATER / 4) {
-      this.#paused = false;
-      this.#sock.resume();
-    }
     return n;
   }
 
