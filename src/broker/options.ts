@@ -31,9 +31,12 @@ export interface BrokerOptions {
   maxInflight: number;
   /**
    * Our Receive Maximum, sent in CONNACK to MQTT 5 clients: QoS 1/2 PUBLISH they may have
-   * unacknowledged towards us; exceeding it gets DISCONNECT 0x93. Default 20, like Mosquitto,
-   * whose CONNACK carries Receive Maximum = `max_inflight_messages` (20; checked against
-   * mosquitto 2.0.11). EMQX uses its `max_inflight` (32) the same way.
+   * unacknowledged towards us; exceeding it gets DISCONNECT 0x93 (MQTT 5 §3.3.4). Default
+   * 65535, the value the spec assumes when the property is absent. Mosquitto 2.0 advertises 20
+   * but never enforces it, and MQTT.js 5 ignores the value it is sent: with 20, a burst of
+   * more than 20 QoS 2 publishes from MQTT.js (all read in one chunk, before any PUBREL came
+   * back) would be disconnected. Per-client state stays bounded: an id per unreleased QoS 2
+   * message. Lower it to bound that state more tightly.
    */
   receiveMaximum: number;
   /** Messages queued per session beyond the in-flight window (Mosquitto `max_queued_messages`, default 1000). 0 = unlimited. */
@@ -119,7 +122,7 @@ export const DEFAULT_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   maxKeepAlive: 65535,
   connectTimeout: 10,
   maxInflight: 20,
-  receiveMaximum: 20,
+  receiveMaximum: 65535,
   maxQueuedMessages: 1000,
   maxQueuedBytes: 0,
   queueQos0: false,

@@ -29,7 +29,8 @@ import { VERSION } from "./version.ts";
 /** What the CLI hands to mod.ts's startBroker. */
 export type StartOptions =
   & { listeners: Array<ListenerOptions & { host: string; port: number }>; maxConnections?: number }
-  & BrokerSettings
+  & Omit<BrokerSettings, "maxStoredBytes">
+  & { dataDir?: string; maxStoredBytes?: number }
   & { auth?: AuthSettings }
   & { http?: HttpServerOptions & { reload?: () => Promise<ReloadResult> } };
 
@@ -47,6 +48,10 @@ export interface RunningBroker {
   auth?: { reload(settings?: AuthSettings): Promise<{ ok: boolean; errors: string[] }> };
   /** The HTTP listener (REST API, metrics, dashboard), when `http.enabled`. */
   http?: { url: string };
+  /** The durable store, when one is open (undefined: memory only). */
+  store?: unknown;
+  /** What was restored from the store at start-up. */
+  restored?: { sessions: number; messages: number; retained: number; wills: number };
 }
 
 export type StartBroker = (options: StartOptions) => Promise<RunningBroker> | RunningBroker;
@@ -71,8 +76,11 @@ export interface StartDeps {
 }
 
 export function toStartOptions(config: Config): StartOptions {
+  const { maxStoredBytes, ...broker } = config.broker;
   return {
-    ...config.broker,
+    ...broker,
+    ...(maxStoredBytes > 0 ? { maxStoredBytes } : {}),
+    dataDir: config.dataDir,
     listeners: config.listeners.map(listenerStartOptions),
     ...(config.maxConnections > 0 ? { maxConnections: config.maxConnections } : {}),
     auth: config.auth,
@@ -215,6 +223,16 @@ export async function runStart(deps: StartDeps): Promise<number> {
   }
   if (running.http !== undefined) {
     log.info("dashboard, REST API and metrics on {url}", { url: running.http.url });
+  }
+  if (config.broker.store !== "memory" && running.store !== undefined) {
+    const r = running.restored ?? { sessions: 0, messages: 0, retained: 0, wills: 0 };
+    log.info(
+      "state in {dir} (synchronous={sync}): restored {sessions} session(s), {messages} " +
+        "message(s), {retained} retained, {wills} pending will(s)",
+      { dir: config.dataDir, sync: config.broker.storeSynchronous, ...r },
+    );
+  } else {
+    log.warning("store: memory — sessions and retained messages do not survive a restart");
   }
 
   const { notifier, reason } = createNotifier(env);

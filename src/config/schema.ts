@@ -86,6 +86,13 @@ export interface BrokerSettings {
   maxPublishRate: number;
   maxPublishBytesRate: number;
   slowConsumerTimeout: number;
+  /** sqlite (durable, in dataDir) or memory. */
+  store: "sqlite" | "memory";
+  storeSynchronous: "full" | "normal" | "off";
+  onCorrupt: "move-aside" | "refuse";
+  storeStartupCheck: "quick" | "integrity" | "none";
+  /** 0 = unlimited. */
+  maxStoredBytes: number;
 }
 
 export interface Config {
@@ -147,6 +154,49 @@ export const KEYS: readonly KeySpec[] = [
     default: "./data",
     live: false,
     doc: "Directory of the durable store (sessions, retained and queued messages).",
+  },
+  {
+    key: "store",
+    prop: "broker.store",
+    type: { kind: "enum", values: ["sqlite", "memory"] },
+    default: "sqlite",
+    live: false,
+    doc: "sqlite (durable, edgemq.db in data_dir) or memory (nothing survives a restart).",
+  },
+  {
+    key: "store_synchronous",
+    prop: "broker.storeSynchronous",
+    type: { kind: "enum", values: ["full", "normal", "off"] },
+    default: "full",
+    live: false,
+    doc: "SQLite durability: full survives crashes and power cuts; normal survives a process " +
+      "crash but a power cut may lose the last commits; off leaves it to the OS.",
+  },
+  {
+    key: "store_on_corrupt",
+    prop: "broker.onCorrupt",
+    type: { kind: "enum", values: ["move-aside", "refuse"] },
+    default: "move-aside",
+    live: false,
+    doc: "A damaged edgemq.db is moved aside (edgemq.db.corrupt-<time>) and edgemq starts " +
+      "empty, or edgemq refuses to start.",
+  },
+  {
+    key: "store_startup_check",
+    prop: "broker.storeStartupCheck",
+    type: { kind: "enum", values: ["quick", "integrity", "none"] },
+    default: "quick",
+    live: false,
+    doc: "Check of edgemq.db at start-up: quick (PRAGMA quick_check), integrity or none.",
+  },
+  {
+    key: "max_stored_bytes",
+    prop: "broker.maxStoredBytes",
+    type: { kind: "size", min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 0,
+    live: false,
+    doc: "Cap on bytes stored; past it new QoS 1/2 publishes are refused (0x97 / disconnect). " +
+      "0 = unlimited.",
   },
   {
     key: "log_level",
@@ -212,10 +262,11 @@ export const KEYS: readonly KeySpec[] = [
     key: "receive_maximum",
     prop: "broker.receiveMaximum",
     type: { kind: "int", min: 1, max: U16 },
-    default: 20,
+    default: U16,
     live: false,
     doc: "Incoming QoS 1/2 messages a client may have in flight to the broker (MQTT 5 " +
-      "Receive Maximum).",
+      "Receive Maximum; exceeding it gets DISCONNECT 0x93). 65535 = the spec's default, " +
+      "because common clients (MQTT.js) ignore a lower value.",
   },
   {
     key: "max_queued_messages",

@@ -125,7 +125,7 @@ Deno.test("CONNACK 5.0 advertises the server's capabilities", () => {
   });
   const d = new Harness().client().connect({ clientId: "a", version: 5 });
   equal(d.properties?.maximumQoS, undefined); // absent = 2 [MQTT-3.2.2-9]
-  equal(d.properties?.receiveMaximum, 20); // Mosquitto's default
+  equal(d.properties?.receiveMaximum, undefined); // default 65535: absent means 65535 [MQTT 5 §3.2.2.3.3]
 });
 
 Deno.test("keep alive: no packet for 1.5 × keep alive closes the connection, 5.0 with DISCONNECT 0x8D [MQTT-3.1.2-24] [MQTT-3.1.2-22]", () => {

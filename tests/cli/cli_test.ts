@@ -101,14 +101,15 @@ Deno.test("check-config lists every problem as file:line:col: key: expectation a
     const file = `${dir}/bad.yaml`;
     Deno.writeTextFileSync(
       file,
-      "max_inflght: 10\nlisteners:\n  - type: ws\n    port: 1883\nmax_queued_bytes: lots\n",
+      "max_inflght: 10\nlisteners:\n  - type: wx\n    port: 1883\nmax_queued_bytes: lots\n",
     );
     const r = await runCli(["check-config", file]);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
     assert.deepEqual(r.stderr.trimEnd().split("\n"), [
       `${file}:1:1: unknown key \`max_inflght\`, did you mean \`max_inflight\`?`,
-      `${file}:3:11: listeners[0].type: listener type \`ws\` is not supported yet (supported: tcp)`,
+      `${file}:3:11: listeners[0].type: unknown listener type \`wx\`, did you mean \`ws\`? ` +
+      `(supported: tcp, tls, ws, wss)`,
       `${file}:5:19: max_queued_bytes: expected a size in bytes from 0 to 9007199254740991 ` +
       `(a number, or a string like "1MB"), got "lots"`,
       `${file}: 3 problems`,

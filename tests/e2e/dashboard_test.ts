@@ -7,9 +7,7 @@
  * Needs /usr/bin/chromium (`apt-get install chromium`); set EDGEMQ_SKIP_BROWSER_TESTS=1 to skip.
  */
 import assert from "node:assert/strict";
-// Until deno.json maps "playwright-core" (then: from "playwright-core").
-// deno-lint-ignore no-import-prefix
-import { type Browser, chromium, type Page } from "npm:playwright-core@^1.65.1";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { startBroker } from "../../mod.ts";
 import { closeClient, connectClient, subscribe } from "../helpers/mqtt_client.ts";
 import { waitFor } from "../helpers/wait.ts";
