@@ -23,6 +23,7 @@
 import type { Properties, QoS } from "../codec/packets.ts";
 import { compactBytes } from "../codec/alloc.ts";
 import type {
+  BridgeMessage,
   DurableCallback,
   LoadedState,
   OutgoingMessage,
@@ -185,6 +186,24 @@ export class Persistence {
   willGone(clientId: string): void {
     this.writes++;
     this.store.deleteWill(clientId);
+  }
+
+  // --- bridge queues (src/bridge) --------------------------------------------------------------
+
+  /**
+   * Appends to a bridge's outbound queue. Counted as a write, so that the PUBACK/PUBREC of the
+   * local PUBLISH that caused it waits for the commit holding it. Null: the store is full.
+   */
+  bridgeEnqueue(bridge: string, message: BridgeMessage): number | null {
+    const seq = this.store.bridgeEnqueue(bridge, message);
+    if (seq !== null) this.writes++;
+    return seq;
+  }
+
+  /** The upstream acknowledged (or the bridge dropped) a queued message. */
+  bridgeRemove(bridge: string, seq: number): void {
+    this.writes++;
+    this.store.bridgeRemove(bridge, seq);
   }
 
   // --- durability -------------------------------------------------------------------------------

@@ -8,11 +8,13 @@
  */
 
 import {
+  type BridgeMessage,
   type DurableCallback,
   type FaultInjector,
   type LoadedSession,
   type LoadedState,
   NEVER_EXPIRES,
+  type QueuedBridgeMessage,
   type RetainedRecord,
   type SessionRecord,
   type Store,
@@ -55,6 +57,10 @@ export interface Backend {
    */
   commit(ops: Op[], fault: FaultInjector | undefined): number;
   loadRaw(): RawState;
+  /** Highest bridge-queue sequence number in use (0 when empty). */
+  maxBridgeSeq(): number;
+  /** One bridge's queue in sequence order. */
+  loadBridgeQueue(bridge: string): QueuedBridgeMessage[];
   close(): void;
 }
 
@@ -90,6 +96,7 @@ export class BufferedStore implements Store {
   #pendingAdded = 0;
   #committedBytes: number;
   #seq: number;
+  #bridgeSeq: number;
   #scheduled = false;
   #closed = false;
   /** Payload copies made in this batch, so a fan-out copies a payload once. */
@@ -114,6 +121,7 @@ export class BufferedStore implements Store {
     this.#maxBytes = options.maxStoredBytes ?? Infinity;
     this.#committedBytes = backend.storedBytes();
     this.#seq = backend.maxSeq();
+    this.#bridgeSeq = backend.maxBridgeSeq();
   }
 
   // --- buffering --------------------------------------------------------------------------------
@@ -367,6 +375,25 @@ export class BufferedStore implements Store {
 
   deleteWill(clientId: string): void {
     this.#push({ k: "deleteWill", clientId }, "deleteWill");
+  }
+
+  bridgeEnqueue(bridge: string, message: BridgeMessage): number | null {
+    if (this.#closed) throw new StoreClosedError("bridgeEnqueue");
+    const m = this.#encode(message, message.expiresAt);
+    if (!this.#reserve(m.size)) return null;
+    const seq = ++this.#bridgeSeq;
+    this.#push({ k: "bridgeEnqueue", bridge, seq, m }, "bridgeEnqueue");
+    return seq;
+  }
+
+  bridgeRemove(bridge: string, seq: number): void {
+    this.#push({ k: "bridgeRemove", bridge, seq }, "bridgeRemove");
+  }
+
+  loadBridgeQueue(bridge: string): QueuedBridgeMessage[] {
+    if (this.#closed) throw new StoreClosedError("loadBridgeQueue");
+    if (this.#pending.length > 0 || this.#callbacks.length > 0) this.#commitNow();
+    return this.#backend.loadBridgeQueue(bridge);
   }
 
   afterDurable(callback: DurableCallback): void {

@@ -74,6 +74,14 @@ export interface EnqueueOp {
   packetId: number | null;
 }
 
+/** Appends to a bridge's outbound queue. */
+export interface BridgeEnqueueOp {
+  k: "bridgeEnqueue";
+  bridge: string;
+  seq: number;
+  m: EncodedMessage;
+}
+
 /** Buffered mutations. `k` names the operation. */
 export type Op =
   | { k: "putSession"; s: SessionRecord }
@@ -92,7 +100,9 @@ export type Op =
   | { k: "putRetained"; topic: string; m: EncodedMessage; storedAt: number }
   | { k: "deleteRetained"; topic: string }
   | { k: "putWill"; clientId: string; m: EncodedMessage; publishAt: number }
-  | { k: "deleteWill"; clientId: string };
+  | { k: "deleteWill"; clientId: string }
+  | BridgeEnqueueOp
+  | { k: "bridgeRemove"; bridge: string; seq: number };
 
 /** Numeric codes of OutgoingState, as stored. */
 export const STATE_CODE = { queued: 0, publish: 1, pubrel: 2 } as const;

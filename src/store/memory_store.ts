@@ -19,6 +19,7 @@ import type {
   FaultInjector,
   LoadedSession,
   OutgoingMessage,
+  QueuedBridgeMessage,
   SessionRecord,
   StoreOptions,
   SubscriptionRecord,
@@ -48,6 +49,9 @@ export class MemoryBacking {
   wills = new Map<string, { m: EncodedMessage; publishAt: number }>();
   maxSeq = 0;
   bytes = 0;
+  /** Bridge name -> seq -> message (insertion order = sequence order). */
+  bridgeQueues = new Map<string, Map<number, EncodedMessage>>();
+  maxBridgeSeq = 0;
 }
 
 function subKey(topicFilter: string, shareGroup: string | null): string {
@@ -64,6 +68,24 @@ class MemoryBackend implements Backend {
 
   storedBytes(): number {
     return this.data.bytes;
+  }
+
+  maxBridgeSeq(): number {
+    return this.data.maxBridgeSeq;
+  }
+
+  loadBridgeQueue(bridge: string): QueuedBridgeMessage[] {
+    const q = this.data.bridgeQueues.get(bridge);
+    if (q === undefined) return [];
+    return [...q].map(([seq, m]) => ({
+      seq,
+      topic: m.topic,
+      payload: m.payload,
+      qos: m.qos,
+      retain: m.retain,
+      ...(m.props === null ? {} : { properties: decodeProperties(m.props) }),
+      expiresAt: m.expiresAt,
+    }));
   }
 
   #client(clientId: string): MemClient {
@@ -203,11 +225,30 @@ class MemoryBackend implements Backend {
           }
           break;
         }
+        case "bridgeEnqueue": {
+          let q = d.bridgeQueues.get(op.bridge);
+          if (q === undefined) d.bridgeQueues.set(op.bridge, q = new Map());
+          q.set(op.seq, op.m);
+          if (op.seq > d.maxBridgeSeq) d.maxBridgeSeq = op.seq;
+          break;
+        }
+        case "bridgeRemove": {
+          const q = d.bridgeQueues.get(op.bridge);
+          const m = q?.get(op.seq);
+          if (m !== undefined) {
+            freed += m.size;
+            q!.delete(op.seq);
+          }
+          break;
+        }
       }
     }
     let added = 0;
     for (const op of ops) {
-      if (op.k === "enqueue" || op.k === "putRetained" || op.k === "putWill") added += op.m.size;
+      if (
+        op.k === "enqueue" || op.k === "putRetained" || op.k === "putWill" ||
+        op.k === "bridgeEnqueue"
+      ) added += op.m.size;
     }
     d.bytes += added - freed;
     return freed;

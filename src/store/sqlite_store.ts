@@ -24,11 +24,19 @@
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { type Backend, BufferedStore, defaultLogger, type RawState } from "./buffered_store.ts";
-import { decodeProperties, type EnqueueOp, type Op, STATE_CODE, STATE_NAME } from "./encoding.ts";
+import {
+  type BridgeEnqueueOp,
+  decodeProperties,
+  type EnqueueOp,
+  type Op,
+  STATE_CODE,
+  STATE_NAME,
+} from "./encoding.ts";
 import type {
   FaultInjector,
   LoadedSession,
   OutgoingMessage,
+  QueuedBridgeMessage,
   RetainedRecord,
   StoreLogger,
   StoreOptions,
@@ -143,6 +151,25 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Outbound queues of the bridges (src/bridge): one row per message not yet acknowledged by
+    // the upstream broker, forwarded in seq order.
+    version: 2,
+    sql: `
+      CREATE TABLE bridge_queue (
+        seq INTEGER PRIMARY KEY,
+        bridge TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        qos INTEGER NOT NULL,
+        retain INTEGER NOT NULL,
+        properties TEXT,
+        expires_at INTEGER,
+        size INTEGER NOT NULL
+      );
+      CREATE INDEX bridge_queue_by_bridge ON bridge_queue (bridge, seq);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -223,6 +250,8 @@ class SqliteBackend implements Backend {
   #s: Record<string, StatementSync>;
   #inserts: StatementSync[] = [];
   #acks: [StatementSync, StatementSync][] = [];
+  #bridgeInserts: StatementSync[] = [];
+  #bridgeRemoves: [StatementSync, StatementSync][] = [];
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -282,7 +311,8 @@ class SqliteBackend implements Backend {
     const row = this.db.prepare(
       "SELECT (SELECT IFNULL(SUM(size), 0) FROM messages) + " +
         "(SELECT IFNULL(SUM(size), 0) FROM retained) + " +
-        "(SELECT IFNULL(SUM(size), 0) FROM wills) AS n",
+        "(SELECT IFNULL(SUM(size), 0) FROM wills) + " +
+        "(SELECT IFNULL(SUM(size), 0) FROM bridge_queue) AS n",
     ).get() as Row;
     return row.n as number;
   }
@@ -361,6 +391,80 @@ class SqliteBackend implements Backend {
     }
     const params: SQLInputValue[] = [ops[from].clientId];
     for (let j = from; j < from + n; j++) params.push(ops[j].packetId);
+    const size = (pair[0].get(...params) as Row).n as number;
+    if (size > 0) pair[1].run(...params);
+    return size;
+  }
+
+  maxBridgeSeq(): number {
+    const row = this.db.prepare("SELECT IFNULL(MAX(seq), 0) AS n FROM bridge_queue").get() as Row;
+    return row.n as number;
+  }
+
+  loadBridgeQueue(bridge: string): QueuedBridgeMessage[] {
+    const stmt = this.db.prepare(
+      "SELECT seq, topic, payload, qos, retain, properties, expires_at FROM bridge_queue " +
+        "WHERE bridge = ? ORDER BY seq",
+    );
+    (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    const rows = stmt.all(bridge) as unknown as unknown[][];
+    return rows.map((r) => {
+      const m: QueuedBridgeMessage = {
+        seq: r[0] as number,
+        topic: r[1] as string,
+        payload: r[2] as Uint8Array,
+        qos: r[3] as QoS,
+        retain: r[4] === 1,
+        expiresAt: r[6] as number | null,
+      };
+      if (r[5] !== null) m.properties = decodeProperties(r[5] as string);
+      return m;
+    });
+  }
+
+  /** Multi-row INSERT into bridge_queue, prepared once per row count. */
+  #insertBridge(ops: BridgeEnqueueOp[], from: number, n: number): void {
+    let stmt = this.#bridgeInserts[n];
+    if (stmt === undefined) {
+      const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      stmt = this.db.prepare(
+        "INSERT INTO bridge_queue (seq, bridge, topic, payload, qos, retain, properties, " +
+          `expires_at, size) VALUES ${Array(n).fill(row).join(", ")}`,
+      );
+      this.#bridgeInserts[n] = stmt;
+    }
+    const params: SQLInputValue[] = [];
+    for (let j = from; j < from + n; j++) {
+      const op = ops[j];
+      const m = op.m;
+      params.push(
+        op.seq,
+        op.bridge,
+        m.topic,
+        m.payload,
+        m.qos,
+        m.retain ? 1 : 0,
+        m.props,
+        m.expiresAt,
+        m.size,
+      );
+    }
+    stmt.run(...params);
+  }
+
+  /** Deletes `n` bridge-queue rows by seq (one SUM and one DELETE); returns the bytes freed. */
+  #removeBridge(ops: { seq: number }[], from: number, n: number): number {
+    let pair = this.#bridgeRemoves[n];
+    if (pair === undefined) {
+      const where = `WHERE seq IN (${Array(n).fill("?").join(", ")})`;
+      pair = [
+        this.db.prepare(`SELECT IFNULL(SUM(size), 0) AS n FROM bridge_queue ${where}`),
+        this.db.prepare(`DELETE FROM bridge_queue ${where}`),
+      ];
+      this.#bridgeRemoves[n] = pair;
+    }
+    const params: SQLInputValue[] = [];
+    for (let j = from; j < from + n; j++) params.push(ops[j].seq);
     const size = (pair[0].get(...params) as Row).n as number;
     if (size > 0) pair[1].run(...params);
     return size;
@@ -474,6 +578,20 @@ class SqliteBackend implements Backend {
           case "deleteWill":
             freed += this.#sizeOf(s.deleteWill, op.clientId);
             break;
+          case "bridgeEnqueue": {
+            let n = 1;
+            while (n < ROWS_PER_STATEMENT && ops[i + n]?.k === "bridgeEnqueue") n++;
+            this.#insertBridge(ops as BridgeEnqueueOp[], i, n);
+            i += n - 1;
+            break;
+          }
+          case "bridgeRemove": {
+            let n = 1;
+            while (n < ROWS_PER_STATEMENT && ops[i + n]?.k === "bridgeRemove") n++;
+            freed += this.#removeBridge(ops as { k: "bridgeRemove"; seq: number }[], i, n);
+            i += n - 1;
+            break;
+          }
         }
       }
       fault?.beforeCommit(ops.length);

@@ -118,6 +118,27 @@ export interface WillRecord {
   publishAt: number;
 }
 
+/**
+ * A message waiting in a bridge's outbound queue (src/bridge): already mapped to the upstream
+ * topic, with the QoS and RETAIN flag to forward it with.
+ */
+export interface BridgeMessage {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+  /** MQTT 5 properties to forward (absent when none). */
+  properties?: Properties;
+  /** ms epoch after which it must not be forwarded (Message Expiry Interval), or null. */
+  expiresAt: number | null;
+}
+
+/** A bridge queue entry as returned by {@link Store.loadBridgeQueue}. */
+export interface QueuedBridgeMessage extends BridgeMessage {
+  /** Store-wide increasing bridge-queue sequence number: the forwarding order. */
+  seq: number;
+}
+
 /** A session with all that belongs to it, as returned by {@link Store.load}. */
 export interface LoadedSession {
   session: SessionRecord;
@@ -280,6 +301,19 @@ export interface Store {
   /** Stores or replaces the pending delayed will of a client. False when over maxStoredBytes. */
   putWill(will: WillRecord): boolean;
   deleteWill(clientId: string): void;
+
+  // --- bridge queues (src/bridge) -------------------------------------------------------------
+
+  /**
+   * Appends a message to the outbound queue of bridge `bridge`. Returns its sequence number
+   * (above every entry still queued, restarts included), or null when {@link StoreOptions.maxStoredBytes} would be
+   * exceeded (nothing stored). Durable with the commit, like every mutation.
+   */
+  bridgeEnqueue(bridge: string, message: BridgeMessage): number | null;
+  /** Deletes one entry of a bridge queue (upstream acknowledged it, or it was dropped). */
+  bridgeRemove(bridge: string, seq: number): void;
+  /** The queue of `bridge` in sequence order (pending writes are committed first). */
+  loadBridgeQueue(bridge: string): QueuedBridgeMessage[];
 
   // --- durability -----------------------------------------------------------------------------
 
