@@ -462,12 +462,11 @@ export class Broker {
     this.#connected--;
     const session = conn.session!;
     const now = this.clock.now();
-    if (opts.reason !== "normal") {
-      this.log.info("client {client} disconnected: {reason}", {
-        client: conn.label,
-        reason: opts.reason,
-      });
-    }
+    this.log.info("client {client} disconnected (MQTT level {v}): {reason}", {
+      client: conn.label,
+      v: conn.version,
+      reason: opts.reason,
+    });
     for (const h of this.hooks.list) {
       if (h.onClientDisconnected) {
         this.#safe(() =>

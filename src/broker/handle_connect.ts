@@ -354,12 +354,12 @@ function finishConnect(
     connack.properties = props;
   }
   conn.send(connack);
-  broker.log.debug("client {client} connected (MQTT level {v}, clean {clean}, keep alive {ka})", {
-    client: conn.label,
-    v: conn.version,
-    clean: p.clean,
-    ka: conn.keepAlive,
-  });
+  // One line per connect at info (and one per disconnect, in Broker.closeConnection): who,
+  // from where, which protocol level — what an operator greps the journal for.
+  broker.log.info(
+    "client {client} connected (MQTT level {v}, clean {clean}, keep alive {ka}, session present {sp})",
+    { client: conn.label, v: conn.version, clean: p.clean, ka: conn.keepAlive, sp: sessionPresent },
+  );
   for (const h of broker.hooks.list) {
     if (!h.onClientConnected) continue;
     try {

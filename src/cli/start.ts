@@ -149,15 +149,21 @@ export async function runStart(deps: StartDeps): Promise<number> {
 
   // Signals are handled from before the listeners open: an early SIGTERM is a clean stop.
   let stopping = false;
+  let stoppingSince = 0;
   let resolveStop!: (signal: SignalName) => void;
   const stopRequested = new Promise<SignalName>((r) => (resolveStop = r));
   const stop = (signal: SignalName) => () => {
+    // Under `npm start` / `deno task start`, one Ctrl-C reaches us twice: the terminal signals
+    // the whole process group and the task runner forwards it too. A repeat within 300 ms is
+    // that echo, not a person pressing Ctrl-C again, so it does not cut the clean shutdown.
+    if (stopping && performance.now() - stoppingSince < 300) return;
     if (stopping) {
       log.warning("second {signal}: exiting now", { signal });
       exit(SIGNAL_EXIT[signal]);
       return;
     }
     stopping = true;
+    stoppingSince = performance.now();
     resolveStop(signal);
   };
 
@@ -224,14 +230,7 @@ export async function runStart(deps: StartDeps): Promise<number> {
   if (running.http !== undefined) {
     log.info("dashboard, REST API and metrics on {url}", { url: running.http.url });
   }
-  if (config.broker.store !== "memory" && running.store !== undefined) {
-    const r = running.restored ?? { sessions: 0, messages: 0, retained: 0, wills: 0 };
-    log.info(
-      "state in {dir} (synchronous={sync}): restored {sessions} session(s), {messages} " +
-        "message(s), {retained} retained, {wills} pending will(s)",
-      { dir: config.dataDir, sync: config.broker.storeSynchronous, ...r },
-    );
-  } else {
+  if (config.broker.store === "memory") {
     log.warning("store: memory — sessions and retained messages do not survive a restart");
   }
 

@@ -122,12 +122,22 @@ Deno.test("a close() slower than the shutdown timeout exits 1 within the timeout
 });
 
 Deno.test("a second signal during shutdown exits at once", async () => {
-  const h = harness({ flags: { port: "0" }, closeDelayMs: 300 });
+  const h = harness({ flags: { port: "0" }, closeDelayMs: 1000 });
   await h.ready();
   h.signal("SIGTERM");
+  await new Promise((r) => setTimeout(r, 400));
   h.signal("SIGINT");
   assert.deepEqual(h.exitCodes, [130]);
   await h.result;
+});
+
+Deno.test("the same Ctrl-C delivered twice at once (process group + task runner) still shuts down cleanly", async () => {
+  const h = harness({ flags: { port: "0" }, closeDelayMs: 50 });
+  await h.ready();
+  h.signal("SIGINT");
+  h.signal("SIGINT");
+  assert.equal(await h.result, 0);
+  assert.deepEqual(h.exitCodes, []);
 });
 
 Deno.test("configuration errors are printed and nothing starts (exit 1; flags only: 2)", async () => {
