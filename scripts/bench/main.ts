@@ -7,6 +7,9 @@ type Scenario = { run(args: string[]): void | Promise<void> };
 
 const scenarios: Record<string, () => Promise<Scenario>> = {
   codec: () => import("./codec.ts"),
+  router: () => import("./router.ts"),
+  store: () => import("./store.ts"),
+  "fanin-store": () => import("./fanin_store.ts"),
 };
 
 // Broker scenarios (edgemq vs mosquitto, scripts/bench/suite.ts): every selected one runs in a
