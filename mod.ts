@@ -33,6 +33,13 @@ import type { Store, StoreLogger } from "./src/store/store.ts";
 import { type HttpServer, type HttpServerOptions, startHttpServer } from "./src/http/server.ts";
 import type { ReloadResult } from "./src/http/api.ts";
 import {
+  type Bridge,
+  type BridgeOptions,
+  type BridgeSet,
+  type BridgeStatus,
+  createBridges,
+} from "./src/bridge/mod.ts";
+import {
   type Listener,
   type ListenerOptions,
   openListeners,
@@ -85,6 +92,15 @@ export type { Store, StoreLogger, StoreStats } from "./src/store/store.ts";
 export { DEFAULT_HTTP_PORT, HttpConfigError } from "./src/http/server.ts";
 export type { HttpServer, HttpServerOptions } from "./src/http/server.ts";
 export type { ReloadResult } from "./src/http/api.ts";
+export { Bridge, resolveBridgeOptions } from "./src/bridge/mod.ts";
+export type {
+  BridgeOptions,
+  BridgeQueueOptions,
+  BridgeState,
+  BridgeStatus,
+  BridgeTlsOptions,
+  BridgeTopicOptions,
+} from "./src/bridge/mod.ts";
 
 /** The HTTP listener's options, plus what POST /api/v1/reload runs (the CLI's SIGHUP reload). */
 export interface HttpStartOptions extends HttpServerOptions {
@@ -154,6 +170,11 @@ export interface StartOptions extends Partial<BrokerOptions> {
    * None when absent.
    */
   http?: HttpStartOptions;
+  /**
+   * Bridges to upstream brokers (src/bridge): store-and-forward, with their queues in the store
+   * (durable with `dataDir`). Started once the listeners are up; stopped by `close()`.
+   */
+  bridges?: BridgeOptions[];
 }
 
 export interface RunningBroker {
@@ -174,6 +195,10 @@ export interface RunningBroker {
   readonly restored: RestoreCounts;
   /** The HTTP listener (REST API, metrics, dashboard), when `http` was given. */
   readonly http: HttpServer | undefined;
+  /** The bridges, in configuration order. */
+  readonly bridges: readonly Bridge[];
+  /** One status object per bridge (`GET /api/v1/bridges`): state, queue, counters, last error. */
+  bridgeStatus(): BridgeStatus[];
   /**
    * Stops the listeners, sends MQTT 5 clients DISCONNECT 0x8B (Server shutting down), closes
    * every socket and clears the timers.
@@ -254,12 +279,14 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     storeLogger: _logger,
     http: httpOptions,
     auth: authOptions,
+    bridges: bridgeOptions,
     ...brokerOptions
   } = options;
   const log = getLogger(["edgemq", "broker"]);
   const now = clock !== undefined ? () => clock.now() : Date.now;
   let store: Store | undefined;
   let broker: Broker;
+  let bridgeSet: BridgeSet;
   let restored: RestoreCounts = { sessions: 0, messages: 0, retained: 0, wills: 0 };
   const ownStore = typeof options.store !== "object";
   let auth: AuthHook | undefined;
@@ -303,6 +330,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
         },
       );
     }
+    // Hooks in before any client can publish; queues resumed from the store.
+    bridgeSet = createBridges(broker, bridgeOptions ?? []);
   } catch (e) {
     if (store !== undefined && ownStore) void store.close();
     return Promise.reject(e);
@@ -316,6 +345,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   }
   broker.tick();
   const timer = setInterval(() => broker.tick(), tickInterval);
+  bridgeSet.start();
   let closing: Promise<void> | undefined;
   let http: HttpServer | undefined;
   const running: RunningBroker = {
@@ -329,11 +359,14 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     get http() {
       return http;
     },
+    bridges: bridgeSet.bridges,
+    bridgeStatus: () => bridgeSet.status(),
     close(): Promise<void> {
       closing ??= (async () => {
         await http?.close();
         clearInterval(timer);
         await Promise.all(listeners.map((l) => l.close()));
+        await bridgeSet.stop();
         broker.close();
         await Promise.all(listeners.map((l) => l.drained()));
         // Sessions are now marked disconnected in the store: commit and close it.
