@@ -50,6 +50,7 @@ async function waitListening(port: number): Promise<void> {
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = options.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: "edgemq-bridge-mosquitto-" });
+  await Deno.chmod(dir, 0o755); // mosquitto started as root reads its files as user mosquitto
   const lines = [`listener ${port} 127.0.0.1`, "persistence false", "max_queued_messages 0"];
   if (options.users !== undefined) {
     const file = `${dir}/passwd`;
@@ -60,11 +61,16 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       const out = await new Deno.Command("mosquitto_passwd", { args, stderr: "piped" }).output();
       if (!out.success) throw new Error(`mosquitto_passwd failed: ${text(out.stderr)}`);
     }
+    await Deno.chmod(file, 0o644);
     lines.push("allow_anonymous false", `password_file ${file}`);
   } else {
     lines.push("allow_anonymous true");
   }
   if (options.tls !== undefined) {
+    for (const f of [options.tls.cert, options.tls.key]) {
+      await Deno.chmod(f, 0o644);
+      await Deno.chmod(f.replace(/\/[^/]*$/, ""), 0o755);
+    }
     lines.push(`certfile ${options.tls.cert}`, `keyfile ${options.tls.key}`);
   }
   lines.push(...(options.lines ?? []));

@@ -10,7 +10,6 @@ import type { PublishPacket } from "../../src/codec/packets.ts";
 import { MqttClient } from "../../src/client/client.ts";
 import {
   bridgeConnected,
-  collector,
   delay,
   edgemq,
   type Mosquitto,
