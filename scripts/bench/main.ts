@@ -7,6 +7,7 @@ type Scenario = { run(args: string[]): void | Promise<void> };
 
 const scenarios: Record<string, () => Promise<Scenario>> = {
   codec: () => import("./codec.ts"),
+  bridge: () => import("./bridge.ts"),
   router: () => import("./router.ts"),
   store: () => import("./store.ts"),
   "fanin-store": () => import("./fanin_store.ts"),
