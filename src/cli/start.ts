@@ -23,6 +23,7 @@ import { httpServerOptions } from "../config/http_section.ts";
 import type { ReloadResult } from "../http/api.ts";
 import type { HttpServerOptions } from "../http/server.ts";
 import type { ListenerOptions, TlsReloadResult } from "../transport/listener.ts";
+import type { BridgeOptions } from "../bridge/options.ts";
 import { createNotifier } from "./systemd.ts";
 import { VERSION } from "./version.ts";
 
@@ -32,7 +33,8 @@ export type StartOptions =
   & Omit<BrokerSettings, "maxStoredBytes">
   & { dataDir?: string; maxStoredBytes?: number }
   & { auth?: AuthSettings }
-  & { http?: HttpServerOptions & { reload?: () => Promise<ReloadResult> } };
+  & { http?: HttpServerOptions & { reload?: () => Promise<ReloadResult> } }
+  & { bridges?: BridgeOptions[] };
 
 /** The part of mod.ts's running broker the CLI uses. */
 export interface RunningBroker {
@@ -85,6 +87,7 @@ export function toStartOptions(config: Config): StartOptions {
     ...(config.maxConnections > 0 ? { maxConnections: config.maxConnections } : {}),
     auth: config.auth,
     ...(config.http.enabled ? { http: httpServerOptions(config.http) } : {}),
+    ...(config.bridges.length > 0 ? { bridges: config.bridges } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { stringify } from "yaml";
 import { type Config, getProp, KEYS } from "./schema.ts";
 import { formatSize } from "./units.ts";
 import { httpToObject } from "./http_section.ts";
+import { bridgesToObject } from "../bridge/config.ts";
 
 /** snake_case keys, in schema order; sizes written as "1MB" where exact. */
 export function configToObject(config: Config): Record<string, unknown> {
@@ -16,6 +17,7 @@ export function configToObject(config: Config): Record<string, unknown> {
       : value;
   }
   out.http = httpToObject(config.http);
+  out.bridges = bridgesToObject(config.bridges);
   return out;
 }
 

@@ -38,6 +38,7 @@ import {
 } from "./schema.ts";
 import { suggest } from "./suggest.ts";
 import { checkHttp, readHttp } from "./http_section.ts";
+import { readBridges } from "../bridge/config.ts";
 import { parseSize } from "./units.ts";
 
 /** Values given on the command line, as typed (strings), keyed by config key. */
@@ -215,6 +216,11 @@ function applyFile(config: Config, file: string, text: string, issues: ConfigIss
     if (key === "http") {
       const http = readHttp(valueNode, valueLoc, at, resolve, push);
       if (http) config.http = http;
+      continue;
+    }
+    if (key === "bridges") {
+      const bridges = readBridges(valueNode, valueLoc, at, resolve, push);
+      if (bridges) config.bridges = bridges;
       continue;
     }
     const spec = keySpec(key);

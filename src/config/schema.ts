@@ -13,6 +13,7 @@ import {
 
 export type { AuthSettings };
 import { defaultHttpConfig, type HttpConfig } from "./http_section.ts";
+import type { BridgeOptions } from "../bridge/options.ts";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error"] as const;
 export type LogLevel = typeof LOG_LEVELS[number];
@@ -110,6 +111,8 @@ export interface Config {
   auth: AuthSettings;
   /** The HTTP listener: REST API, /metrics, dashboard (see http_section.ts). */
   http: HttpConfig;
+  /** Bridges to upstream brokers (src/bridge/config.ts); TLS paths in `tls.caFile` etc. */
+  bridges: BridgeOptions[];
 }
 
 export type ValueType =
@@ -572,6 +575,7 @@ export const TOP_LEVEL_KEYS: readonly string[] = [
   "listeners",
   ...KEYS.map((k) => k.key),
   "http",
+  "bridges",
 ];
 
 /** Environment variables read besides `EDGEMQ_<KEY>` for every scalar key. */
@@ -592,6 +596,7 @@ export function defaultConfig(): Config {
     broker: {},
     auth: {},
     http: defaultHttpConfig(),
+    bridges: [],
   } as unknown as Config;
   for (const spec of KEYS) setProp(config, spec.prop, spec.default);
   return config;
