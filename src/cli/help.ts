@@ -20,9 +20,10 @@ Exit codes: 0 success, 1 error (bad config, cannot start), 2 bad command line.
 
 export const START_HELP = `Usage: edgemq start [options]
 
-Runs the broker until SIGTERM or SIGINT (Ctrl-C). SIGHUP reloads the config file: log_level,
-log_format and log_file change at once; other changes are logged as needing a restart, and a
-file that fails validation is ignored (the running config stays).
+Runs the broker until SIGTERM or SIGINT (Ctrl-C). SIGHUP reloads the config file, the password
+file, the ACL and the TLS certificates: logging and authentication/authorization keys change at
+once; other changes are logged as needing a restart. A file that fails to load is ignored and
+the rules in force stay (it never leaves the broker open).
 
 Options:
   -c, --config FILE        YAML config file. Only this file (or EDGEMQ_CONFIG) is read — there
