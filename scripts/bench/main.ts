@@ -11,6 +11,7 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
   router: () => import("./router.ts"),
   store: () => import("./store.ts"),
   "fanin-store": () => import("./fanin_store.ts"),
+  startup: () => import("./startup.ts"),
 };
 
 // Broker scenarios (edgemq vs mosquitto, scripts/bench/suite.ts): every selected one runs in a
