@@ -18,11 +18,27 @@ export interface FrameParserOptions {
 }
 
 const SMALL = 1024;
+const EMPTY = new Uint8Array(0);
+/**
+ * Spare SMALL-byte accumulation buffers. A parser holds one only while a frame spans chunks, so
+ * that an idle connection holds none (with small read buffers, a CONNECT often spans two reads).
+ */
+const spareAcc: Uint8Array[] = [];
+const SPARE_MAX = 64;
+
+function takeAcc(size: number): Uint8Array {
+  if (size <= SMALL) return spareAcc.pop() ?? new Uint8Array(SMALL);
+  return new Uint8Array(size);
+}
+
+function releaseAcc(b: Uint8Array): void {
+  if (b.length === SMALL && spareAcc.length < SPARE_MAX) spareAcc.push(b);
+}
 
 export class FrameParser {
   readonly maxPacketSize: number;
-  /** Accumulation buffer for a frame that spans chunks. */
-  #acc: Uint8Array = new Uint8Array(0);
+  /** Accumulation buffer for a frame that spans chunks (EMPTY between such frames). */
+  #acc: Uint8Array = EMPTY;
   #accLen = 0;
   /** Total size of the frame being accumulated, or 0 while its fixed header is incomplete. */
   #need = 0;
@@ -43,7 +59,8 @@ export class FrameParser {
     this.#accLen = 0;
     this.#need = 0;
     this.#headerLen = 0;
-    if (this.#acc.length > SMALL) this.#acc = new Uint8Array(0);
+    releaseAcc(this.#acc);
+    this.#acc = EMPTY;
   }
 
   push(chunk: Uint8Array, onFrame: (header: number, body: Uint8Array) => void): void {
@@ -92,7 +109,10 @@ export class FrameParser {
   #startAcc(chunk: Uint8Array, from: number, to: number, total: number, hl: number): void {
     const size = to - from;
     const want = total > 0 ? total : 8;
-    if (this.#acc.length < want) this.#acc = new Uint8Array(Math.max(want, SMALL));
+    if (this.#acc.length < want) {
+      releaseAcc(this.#acc);
+      this.#acc = takeAcc(want);
+    }
     this.#acc.set(chunk.subarray(from, to), 0);
     this.#accLen = size;
     this.#need = total;
@@ -126,8 +146,10 @@ export class FrameParser {
     this.#accLen = 0;
     this.#need = 0;
     this.#headerLen = 0;
-    if (acc.length > 65536) this.#acc = new Uint8Array(SMALL); // do not pin a big buffer
+    // Hold nothing between frames: an idle connection should not pin an accumulation buffer.
+    this.#acc = EMPTY;
     onFrame(acc[0], acc.subarray(hl, need));
+    releaseAcc(acc);
     return pos;
   }
 
@@ -150,8 +172,9 @@ export class FrameParser {
     const total = i + len;
     if (total > this.maxPacketSize) throw tooLarge(total, this.maxPacketSize);
     if (acc.length < total) {
-      const grown = new Uint8Array(Math.max(total, SMALL));
+      const grown = takeAcc(total);
       grown.set(acc.subarray(0, have));
+      releaseAcc(acc);
       this.#acc = grown;
     }
     this.#need = total;

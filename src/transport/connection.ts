@@ -3,11 +3,13 @@
  * tcp and tls (`Deno.listen` / `Deno.listenTls` conns, or the node:tls adapter for mTLS), with
  * optional WebSocket framing (ws, wss) and an optional PROXY protocol header in front.
  *
- * Performance rules (ARCHITECTURE.md): one reusable read buffer per connection (4 KB, grown on
- * demand); no `await` inside the per-packet loop; `send()` only encodes into a double-buffered
- * ByteWriter, flushed once per event-loop turn (a microtask) with at most one write in flight;
- * over WebSocket all packets of one flush go out as one binary frame, whose header is written
- * into room reserved in front of the batch (no copy).
+ * Performance rules (ARCHITECTURE.md): an idle connection waits with its read in a 256-byte slab
+ * slot and holds no output buffer; a busy one borrows pooled buffers (buffers.ts); no `await`
+ * inside the per-packet loop; `send()` only encodes into a pooled ByteWriter, flushed once per
+ * event-loop turn (one shared microtask) with at most one write in flight; no timer, closure or
+ * promise chain per connection beyond the pending read. Over WebSocket all packets of one flush
+ * go out as one binary frame, whose header is written into room reserved in front of the batch
+ * (no copy).
  *
  * @module
  */
@@ -19,7 +21,7 @@ import { encodePacket } from "../codec/encode.ts";
 import { asCodecError } from "../codec/errors.ts";
 import type { ConnackPacket, ConnectPacket, Packet, ProtocolVersion } from "../codec/packets.ts";
 import { PacketReader } from "../codec/packet_reader.ts";
-import { ByteWriter } from "../codec/writer.ts";
+import type { ByteWriter } from "../codec/writer.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { ClientLink, LinkHandler } from "../broker/types.ts";
 import {
@@ -29,16 +31,28 @@ import {
   writeBinaryHeader,
   WS_HEADER_RESERVE,
   WsFrameDecoder,
+  type WsFrameEvents,
   wsHandshake,
   type WsHandshakeOptions,
   WsProtocolError,
 } from "./websocket.ts";
 import { parseProxyHeader, type ProxyInfo } from "./proxy_protocol.ts";
+import {
+  BIG_READ_MAX,
+  BIG_READ_START,
+  releaseBigRead,
+  releaseSmallRead,
+  releaseWriter,
+  SMALL_READ,
+  takeBigRead,
+  takeSmallRead,
+  takeWriter,
+} from "./buffers.ts";
 
 const log = getLogger(["edgemq", "transport"]);
 
-export const READ_BUFFER_START = 4096;
-const READ_BUFFER_MAX = 64 * 1024;
+/** First size of the buffer a preamble (PROXY header, WebSocket upgrade) is read into. */
+const PREAMBLE_BUFFER_START = 1024;
 /** Reads in a row after which the read loop yields to the event loop (macrotask). */
 const YIELD_EVERY_READS = 8;
 /** How long a closing connection may take to flush before the socket is closed anyway. */
@@ -100,14 +114,19 @@ export class StreamLink implements ClientLink {
   readonly #stream: ByteStream;
   readonly #broker: Broker;
   readonly #settings: LinkSettings;
-  readonly #ws: boolean;
-  /** Bytes reserved in front of each output batch (the WebSocket frame header). */
+  /** The listener told when the link is done (and whether it counts against its limit). */
+  readonly #owner: ListenerBase | undefined;
+  readonly #counted: boolean;
+  /** Bytes reserved in front of each output batch (the WebSocket frame header); 0 = not ws. */
   readonly #reserve: number;
-  #handler!: LinkHandler;
+  readonly #reader: PacketReader;
+  /** WebSocket framing (ws / wss listeners). */
+  readonly #ws: WsLinkState | undefined;
+  #handler: LinkHandler;
   #version: ProtocolVersion = 4;
   #clientMax = 0;
-  #out: ByteWriter;
-  #spare: ByteWriter;
+  /** Output encoded since the last flush: a pooled writer, taken on the first send. */
+  #out: ByteWriter | undefined;
   #inFlight = 0;
   #writing = false;
   #flushQueued = false;
@@ -124,32 +143,37 @@ export class StreamLink implements ClientLink {
     broker: Broker,
     settings: LinkSettings,
     info: LinkInfo,
-    readBuffer?: Uint8Array,
+    owner?: ListenerBase,
+    counted = false,
   ) {
     this.#stream = stream;
     this.#broker = broker;
     this.#settings = settings;
+    this.#owner = owner;
+    this.#counted = counted;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
     this.listenerName = settings.listenerName;
     if (info.peerCertificate) this.peerCertificate = info.peerCertificate;
-    this.#ws = settings.ws !== undefined;
-    this.#reserve = this.#ws ? WS_HEADER_RESERVE : 0;
-    this.#out = this.#newWriter();
-    this.#spare = this.#newWriter();
+    this.#reserve = settings.ws !== undefined ? WS_HEADER_RESERVE : 0;
+    if (settings.ws !== undefined) {
+      const state: WsLinkState = {
+        decoder: new WsFrameDecoder(),
+        events: undefined as unknown as WsFrameEvents,
+        closeCode: undefined,
+      };
+      state.events = this.#wsEvents(state);
+      this.#ws = state;
+    }
+    this.#reader = new PacketReader({ maxPacketSize: broker.options.maxPacketSize });
     this.#gate = settings.protocols !== undefined || !!settings.useIdentityAsUsername;
     this.#handler = broker.accept(this);
-    this.done = this.#readLoop(info.initial, readBuffer);
-  }
-
-  #newWriter(): ByteWriter {
-    const w = new ByteWriter(1024);
-    w.length = this.#reserve;
-    return w;
+    this.done = this.#readLoop(info.initial);
   }
 
   get pendingBytes(): number {
-    return this.#out.length - this.#reserve + this.#inFlight;
+    const out = this.#out;
+    return (out === undefined ? 0 : out.length - this.#reserve) + this.#inFlight;
   }
 
   setProtocol(version: ProtocolVersion, clientMaxPacketSize?: number): void {
@@ -159,7 +183,7 @@ export class StreamLink implements ClientLink {
 
   send(packet: Packet): boolean {
     if (this.#closed || this.#closeRequested) return false;
-    const out = this.#out;
+    const out = this.#out ??= takeWriter(this.#reserve);
     const start = out.length;
     try {
       encodePacket(packet, this.#version, out);
@@ -184,7 +208,7 @@ export class StreamLink implements ClientLink {
   close(): void {
     if (this.#closed || this.#closeRequested) return;
     this.#closeRequested = true;
-    if (!this.#writing && this.#out.length === this.#reserve) {
+    if (!this.#writing && this.#out === undefined) {
       this.#shutdown(1000);
       return;
     }
@@ -200,7 +224,11 @@ export class StreamLink implements ClientLink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
-    if (this.#ws && wsCode !== undefined && !this.#writing) {
+    if (this.#out !== undefined && !this.#writing) {
+      releaseWriter(this.#out);
+      this.#out = undefined;
+    }
+    if (this.#ws !== undefined && wsCode !== undefined && !this.#writing) {
       const stream = this.#stream;
       const timer = setTimeout(() => closeQuietly(stream), 500);
       stream.write(closeFrame(wsCode)).catch(() => {}).finally(() => {
@@ -215,47 +243,62 @@ export class StreamLink implements ClientLink {
   #scheduleFlush(): void {
     if (this.#flushQueued || this.#writing) return;
     this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      void this.#flush();
-    });
+    flushSoon(this);
   }
 
-  /** Writes everything encoded so far; one write in flight, buffers swapped between writes. */
+  /** Runs from the shared flush microtask (`flushSoon`). */
+  runFlush(): void {
+    this.#flushQueued = false;
+    void this.#flush();
+  }
+
+  /**
+   * Writes everything encoded so far: one write in flight; packets sent meanwhile go into
+   * another pooled writer. A writer goes back to the pool once its write is complete.
+   */
   async #flush(): Promise<void> {
     if (this.#writing || this.#closed) return;
     this.#writing = true;
     const reserve = this.#reserve;
+    const stats = this.#broker.stats;
+    let buf: ByteWriter | undefined;
     try {
-      while (this.#out.length > reserve && !this.#closed) {
-        const buf = this.#out;
-        this.#out = this.#spare;
-        this.#spare = buf;
+      while ((buf = this.#out) !== undefined && !this.#closed) {
+        this.#out = undefined;
+        if (buf.length === reserve) {
+          releaseWriter(buf);
+          continue;
+        }
         let data: Uint8Array;
-        if (this.#ws) {
+        if (reserve > 0) {
           const start = writeBinaryHeader(buf.bytes, reserve, buf.length - reserve);
           data = buf.bytes.subarray(start, buf.length);
         } else data = buf.view();
         this.#inFlight = data.length;
         while (data.length > 0) {
           const n = await this.#stream.write(data);
-          this.#broker.stats.bytesSent += n;
+          stats.bytesSent += n;
           data = data.subarray(n);
           this.#inFlight = data.length;
         }
-        buf.length = reserve;
-        if (buf.bytes.length > 1024 * 1024) this.#spare = this.#newWriter();
+        releaseWriter(buf);
+        buf = undefined;
         this.#checkDrain();
       }
     } catch {
-      // The peer went away; the read loop sees it and reports the close.
+      // The peer went away; the read loop sees it and reports the close. (`buf` is dropped,
+      // not pooled: the failed write may still reference it.)
       this.#shutdown();
     } finally {
       this.#writing = false;
       this.#inFlight = 0;
     }
+    if (this.#closed && this.#out !== undefined) {
+      releaseWriter(this.#out);
+      this.#out = undefined;
+    }
     if (this.#closeRequested) {
-      if (this.#out.length === reserve || this.#closed) this.#shutdown(1000);
+      if (this.#out === undefined || this.#closed) this.#shutdown(1000);
       else this.#scheduleFlush();
     }
   }
@@ -319,57 +362,16 @@ export class StreamLink implements ClientLink {
     return true;
   }
 
-  async #readLoop(initial: Uint8Array | undefined, buf?: Uint8Array): Promise<void> {
-    const reader = new PacketReader({ maxPacketSize: this.#broker.options.maxPacketSize });
-    if (buf === undefined) buf = new Uint8Array(READ_BUFFER_START);
-    const handler = this.#handler;
-    const onPacket = (p: Packet) => {
-      if (this.#gate) {
-        if (this.#closeRequested) return;
-        this.#gate = false;
-        if (p.type === "connect" && !this.#checkConnect(p)) return;
-      }
-      handler.onPacket(p);
-    };
-    const decoder = this.#ws ? new WsFrameDecoder() : undefined;
-    let wsClose: number | undefined;
-    const wsEvents = decoder && {
-      data: (bytes: Uint8Array) => reader.push(bytes, onPacket),
-      reply: (frame: Uint8Array) => {
-        // Pongs are rare; written directly unless a batch is in flight (then dropped: the
-        // client's ping only checks liveness, and MQTT has PINGREQ for that).
-        if (!this.#writing && !this.#closed) this.#stream.write(frame).catch(() => {});
-      },
-      close: (code: number) => {
-        wsClose = code === 1005 ? 1000 : code;
-      },
-    };
-    const feed = (chunk: Uint8Array): boolean => {
-      try {
-        if (decoder) decoder.push(chunk, wsEvents!);
-        else reader.push(chunk, onPacket);
-      } catch (e) {
-        if (e instanceof WsProtocolError) {
-          log.info("closing {addr}: WebSocket: {error}", {
-            addr: `${this.remoteAddress}:${this.remotePort}`,
-            error: e.message,
-          });
-          this.#closeRequested = true;
-          this.#shutdown(e.code);
-        } else handler.onCodecError(asCodecError(e));
-        return false;
-      }
-      if (wsClose !== undefined) {
-        this.#closeRequested = true;
-        this.#shutdown(wsClose);
-        return false;
-      }
-      return true;
-    };
+  async #readLoop(initial: Uint8Array | undefined): Promise<void> {
+    const stats = this.#broker.stats;
+    // The read of an idle connection waits in a small slab slot; a read that fills its buffer
+    // borrows a bigger one, given back once a read returns little (see buffers.ts).
+    const small = takeSmallRead();
+    let buf = small;
     try {
       if (initial !== undefined && initial.length > 0) {
-        this.#broker.stats.bytesReceived += initial.length;
-        if (!feed(initial)) return;
+        stats.bytesReceived += initial.length;
+        if (!this.#feed(initial)) return;
       }
       let streak = 0;
       while (!this.#closed && !this.#closeRequested) {
@@ -387,18 +389,105 @@ export class StreamLink implements ClientLink {
           break;
         }
         if (n === null) break;
-        this.#broker.stats.bytesReceived += n;
-        if (!feed(buf.subarray(0, n))) break;
+        stats.bytesReceived += n;
+        if (!this.#feed(buf.subarray(0, n))) break;
         if (this.pendingBytes > this.#broker.options.maxPendingOutputBytes) {
           this.#wasCongested = true;
         }
-        if (n === buf.length && buf.length < READ_BUFFER_MAX) buf = new Uint8Array(buf.length * 2);
+        if (n === buf.length) {
+          if (buf === small) buf = takeBigRead(BIG_READ_START);
+          else if (buf.length < BIG_READ_MAX) {
+            releaseBigRead(buf);
+            buf = takeBigRead(buf.length * 2);
+          }
+        } else if (buf !== small && n < SMALL_READ) {
+          releaseBigRead(buf);
+          buf = small;
+        }
       }
     } finally {
-      handler.onClose();
-      if (!this.#closeRequested) this.close();
+      // No read is pending any more: the buffers can go back.
+      if (buf !== small) releaseBigRead(buf);
+      releaseSmallRead(small);
+      try {
+        this.#handler.onClose();
+      } finally {
+        if (!this.#closeRequested) this.close();
+        this.#owner?.linkDone(this, this.#counted);
+      }
     }
   }
+
+  /** The parser's per-packet callback (bound once per link). */
+  readonly #onPacket = (p: Packet): void => {
+    if (this.#gate) {
+      if (this.#closeRequested) return;
+      this.#gate = false;
+      if (p.type === "connect" && !this.#checkConnect(p)) return;
+    }
+    this.#handler.onPacket(p);
+  };
+
+  /** Parses one chunk; false when the connection is to close. */
+  #feed(chunk: Uint8Array): boolean {
+    const ws = this.#ws;
+    try {
+      if (ws !== undefined) ws.decoder.push(chunk, ws.events);
+      else this.#reader.push(chunk, this.#onPacket);
+    } catch (e) {
+      if (e instanceof WsProtocolError) {
+        log.info("closing {addr}: WebSocket: {error}", {
+          addr: `${this.remoteAddress}:${this.remotePort}`,
+          error: e.message,
+        });
+        this.#closeRequested = true;
+        this.#shutdown(e.code);
+      } else this.#handler.onCodecError(asCodecError(e));
+      return false;
+    }
+    if (ws !== undefined && ws.closeCode !== undefined) {
+      this.#closeRequested = true;
+      this.#shutdown(ws.closeCode);
+      return false;
+    }
+    return true;
+  }
+
+  /** WebSocket frame events of this link (ws / wss only). */
+  #wsEvents(state: WsLinkState): WsFrameEvents {
+    return {
+      data: (bytes) => this.#reader.push(bytes, this.#onPacket),
+      reply: (frame) => {
+        // Pongs are rare; written directly unless a batch is in flight (then dropped: the
+        // client's ping only checks liveness, and MQTT has PINGREQ for that).
+        if (!this.#writing && !this.#closed) this.#stream.write(frame).catch(() => {});
+      },
+      close: (code) => {
+        state.closeCode = code === 1005 ? 1000 : code;
+      },
+    };
+  }
+}
+
+/** The WebSocket decoding state of a ws / wss link. */
+interface WsLinkState {
+  readonly decoder: WsFrameDecoder;
+  events: WsFrameEvents;
+  /** Set when the peer sent a close frame. */
+  closeCode: number | undefined;
+}
+
+/** Links with output to flush, all flushed from one microtask (no closure per flush). */
+let flushList: StreamLink[] = [];
+
+function flushSoon(link: StreamLink): void {
+  if (flushList.push(link) === 1) queueMicrotask(runFlushes);
+}
+
+function runFlushes(): void {
+  const list = flushList;
+  flushList = [];
+  for (let i = 0; i < list.length; i++) list[i].runFlush();
 }
 
 export function closeQuietly(stream: { close(): void }): void {
@@ -481,6 +570,7 @@ export async function preamble(
 /** Common part of every listener: the links, the connection limits, close and drain. */
 export abstract class ListenerBase {
   readonly #links = new Set<StreamLink>();
+  /** Connections in their preamble (TLS handshake, PROXY header, WebSocket upgrade). */
   readonly #pending = new Set<Promise<void>>();
   /** Sockets still in their preamble: closed with the listener. */
   readonly #preamble = new Set<ByteStream>();
@@ -516,56 +606,67 @@ export abstract class ListenerBase {
   }
 
   /**
-   * Admits a new socket, or closes it at once when this listener's or the global
-   * `max_connections` is reached. Like Mosquitto (`net__socket_accept`: "Client connection from
-   * … denied: max_connections exceeded"), the socket is closed before any byte is read: an MQTT 5
-   * client could be told CONNACK 0x97 Quota exceeded / 0x9F Connection rate exceeded, but that
-   * means completing a TLS handshake and reading a CONNECT for every excess connection — the
-   * very load the limit is there to shed.
+   * Admits a new socket (counted until `release()`), or closes it at once when this listener's
+   * or the global `max_connections` is reached. Like Mosquitto (`net__socket_accept`: "Client
+   * connection from … denied: max_connections exceeded"), the socket is closed before any byte
+   * is read: an MQTT 5 client could be told CONNACK 0x97 Quota exceeded / 0x9F Connection rate
+   * exceeded, but that means completing a TLS handshake and reading a CONNECT for every excess
+   * connection — the very load the limit is there to shed.
    */
-  protected admit(socket: { close(): void }, remote: string): (() => void) | undefined {
+  protected admit(socket: { close(): void }, remote: string): boolean {
     if (this.#closed || this.limit.full || this.global?.full) {
       log.warning("connection from {addr} on {listener} denied: max_connections reached", {
         addr: remote,
         listener: this.name,
       });
       closeQuietly(socket);
-      return undefined;
+      return false;
     }
     this.limit.count++;
     if (this.global) this.global.count++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.limit.count--;
-      if (this.global) this.global.count--;
-    };
+    return true;
+  }
+
+  /** Un-counts a socket admitted by `admit` (exactly once per admitted socket). */
+  protected release(): void {
+    this.limit.count--;
+    if (this.global) this.global.count--;
   }
 
   /**
-   * Runs the preamble (`prepare`: TLS handshake, PROXY header, WebSocket upgrade) of an
-   * admitted socket, then hands it to the broker. Never throws.
+   * Hands a socket with nothing before MQTT (plain tcp) to the broker at once: no preamble
+   * task, no timer (the broker's tick enforces the CONNECT timeout). `counted`: admitted by
+   * `admit`, released when the link is done.
+   */
+  protected open(stream: ByteStream, info: LinkInfo, counted: boolean): void {
+    this.#links.add(new StreamLink(stream, this.broker, this.settings, info, this, counted));
+  }
+
+  /** Called by a link when its read loop has ended. */
+  linkDone(link: StreamLink, counted: boolean): void {
+    this.#links.delete(link);
+    if (counted) this.release();
+  }
+
+  /**
+   * Runs the preamble (`prepare`: TLS handshake, PROXY header, WebSocket upgrade) of a socket,
+   * within the connect timeout, then hands it to the broker. Never throws. `counted`: admitted
+   * by `admit`, released when the connection ends.
    */
   protected serve(
     stream: ByteStream,
     remote: { hostname: string; port: number },
     prepare: (buf: Uint8Array) => Promise<{ info: LinkInfo; buf: Uint8Array }>,
-    release: () => void,
+    counted: boolean,
   ): void {
     const task = (async () => {
-      let link: StreamLink;
       this.#preamble.add(stream);
+      let info: LinkInfo;
       try {
-        const buf = new Uint8Array(READ_BUFFER_START);
+        const buf = new Uint8Array(PREAMBLE_BUFFER_START);
         const timeout = this.broker.options.connectTimeout * 1000;
-        const { info, buf: readBuf } = await withDeadline(
-          prepare(buf),
-          timeout,
-          "connection setup",
-        );
+        info = (await withDeadline(prepare(buf), timeout, "connection setup")).info;
         if (this.#closed) throw new Error("listener closed");
-        link = new StreamLink(stream, this.broker, this.settings, info, readBuf);
       } catch (e) {
         log.info("connection from {addr} on {listener} closed before MQTT: {error}", {
           addr: `${remote.hostname}:${remote.port}`,
@@ -573,15 +674,12 @@ export abstract class ListenerBase {
           error: e instanceof Error ? e.message : String(e),
         });
         closeQuietly(stream);
-        release();
+        if (counted) this.release();
         return;
       } finally {
         this.#preamble.delete(stream);
       }
-      this.#links.add(link);
-      await link.done;
-      this.#links.delete(link);
-      release();
+      this.open(stream, info, counted);
     })();
     this.#pending.add(task);
     task.finally(() => this.#pending.delete(task));
@@ -599,5 +697,6 @@ export abstract class ListenerBase {
   /** Waits until every connection of this listener has finished. */
   async drained(): Promise<void> {
     await Promise.all([...this.#pending]);
+    await Promise.all([...this.#links].map((l) => l.done));
   }
 }

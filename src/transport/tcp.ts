@@ -61,20 +61,15 @@ export class TcpListener extends ListenerBase {
         return;
       }
       const remote = conn.remoteAddr;
-      const release = this.admit(conn, `${remote.hostname}:${remote.port}`);
-      if (!release) continue;
+      if (!this.admit(conn, `${remote.hostname}:${remote.port}`)) continue;
       try {
         conn.setNoDelay(true);
       } catch { /* not fatal */ }
       const settings = this.settings;
       if (!settings.proxyProtocol && !settings.ws) {
-        this.serve(conn, remote, (buf) =>
-          Promise.resolve({
-            info: { remoteAddress: remote.hostname, remotePort: remote.port },
-            buf,
-          }), release);
+        this.open(conn, { remoteAddress: remote.hostname, remotePort: remote.port }, true);
       } else {
-        this.serve(conn, remote, (buf) => preamble(conn, settings, remote, buf), release);
+        this.serve(conn, remote, (buf) => preamble(conn, settings, remote, buf), true);
       }
     }
   }

@@ -207,15 +207,14 @@ class NativeTlsListener extends ListenerBase implements TlsListenerLike {
         return;
       }
       const remote = conn.remoteAddr;
-      const release = this.admit(conn, `${remote.hostname}:${remote.port}`);
-      if (!release) continue;
+      if (!this.admit(conn, `${remote.hostname}:${remote.port}`)) continue;
       const settings = this.settings;
       this.serve(conn, remote, async (buf) => {
         await conn.handshake();
         if (settings.ws) return preamble(conn, settings, remote, buf);
         const info: LinkInfo = { remoteAddress: remote.hostname, remotePort: remote.port };
         return { info, buf };
-      }, release);
+      }, true);
     }
   }
 
@@ -406,8 +405,9 @@ class NodeTlsListener extends ListenerBase implements TlsListenerLike {
     // released when the raw socket closes, whatever closed it.
     server.on("connection", (raw) => {
       const remote = `${raw.remoteAddress}:${raw.remotePort}`;
-      const release = this.admit({ close: () => raw.destroy() }, remote);
-      if (release) raw.once("close", release);
+      if (this.admit({ close: () => raw.destroy() }, remote)) {
+        raw.once("close", () => this.release());
+      }
     });
     server.on("tlsClientError", (e: Error, sock: tls.TLSSocket) => {
       log.info("TLS handshake from {addr} on {listener} failed: {error}", {
@@ -429,7 +429,7 @@ class NodeTlsListener extends ListenerBase implements TlsListenerLike {
           : { info: { remoteAddress: remote.hostname, remotePort: remote.port } as LinkInfo, buf };
         if (peer) r.info.peerCertificate = peer;
         return r;
-      }, () => {});
+      }, false);
     });
   }
 
