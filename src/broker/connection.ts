@@ -37,7 +37,7 @@ export interface CloseOptions {
   detail?: string;
 }
 
-export class Connection {
+export class Connection implements LinkHandler {
   readonly broker: Broker;
   readonly link: ClientLink;
   state: ConnectionState = "awaiting_connect";
@@ -61,8 +61,11 @@ export class Connection {
   requestProblemInformation = true;
   /** Session Expiry Interval of CONNECT (for the DISCONNECT rule MQTT-3.14.2-2). */
   connectSessionExpiry = 0;
-  /** Inbound Topic Alias -> topic name; per connection (MQTT-3.3.2-7). */
-  readonly inboundAliases = new Map<number, string>();
+  /** Inbound Topic Alias -> topic name; per connection (MQTT-3.3.2-7). Made on first use. */
+  get inboundAliases(): Map<number, string> {
+    return this.#aliases ??= new Map();
+  }
+  #aliases: Map<number, string> | undefined;
   /** QoS 1 PUBLISH received whose PUBACK waits for durability (counts against Receive Maximum). */
   pendingAcks = 0;
   /** Acks (PUBACK, PUBREC, PUBCOMP) waiting for a store commit: later ones must wait too. */
@@ -71,8 +74,11 @@ export class Connection {
   pendingPackets: Packet[] | undefined;
   /** True while an async authorization of an earlier packet runs (see `hold`). */
   held = false;
-  /** Packets that arrived while `held`, dispatched in order when it ends. */
-  heldPackets: Packet[] = [];
+  /** Packets that arrived while `held`, dispatched in order when it ends. Made on first use. */
+  get heldPackets(): Packet[] {
+    return this.#heldPackets ??= [];
+  }
+  #heldPackets: Packet[] | undefined;
   /** MQTT 5 enhanced authentication: the method of CONNECT, and the exchange in progress. */
   authMethod?: string;
   authExchange?: EnhancedAuthExchange;
@@ -147,8 +153,11 @@ export class Connection {
         this.held = false;
         if (this.state === "closed") return;
         fn();
-        while (!this.held && this.state === "connected" && this.heldPackets.length > 0) {
-          this.dispatch(this.heldPackets.shift()!);
+        const waiting = this.#heldPackets;
+        while (
+          !this.held && this.state === "connected" && waiting !== undefined && waiting.length > 0
+        ) {
+          this.dispatch(waiting.shift()!);
         }
       });
     pending.then(
@@ -160,43 +169,76 @@ export class Connection {
     );
   }
 
-  /** The handler the transport feeds. Nothing thrown here reaches the transport. */
+  /**
+   * The handler the transport feeds: the connection itself (no closure per connection). Nothing
+   * thrown by its `LinkHandler` methods reaches the transport.
+   */
   handler(): LinkHandler {
-    return {
-      onPacket: (p) => this.#guard(() => this.onPacket(p)),
-      onCodecError: (e) => this.#guard(() => this.onCodecError(e)),
-      onClose: () =>
-        this.#guard(() =>
-          this.broker.closeConnection(this, { reason: "connection_lost", publishWill: true })
-        ),
-      onDrain: () => this.#guard(() => this.session && this.broker.pump(this.session)),
-    };
+    return this;
+  }
+
+  // --- LinkHandler (guarded)
+
+  onPacket(p: Packet): void {
+    try {
+      this.#onPacket(p);
+    } catch (e) {
+      this.#internalError(e);
+    }
+  }
+
+  onCodecError(e: CodecErrorLike): void {
+    try {
+      this.#onCodecError(e);
+    } catch (err) {
+      this.#internalError(err);
+    }
+  }
+
+  onClose(): void {
+    try {
+      this.broker.closeConnection(this, { reason: "connection_lost", publishWill: true });
+    } catch (e) {
+      this.#internalError(e);
+    }
+  }
+
+  onDrain(): void {
+    try {
+      if (this.session !== undefined) this.broker.pump(this.session);
+    } catch (e) {
+      this.#internalError(e);
+    }
   }
 
   #guard(fn: () => void): void {
     try {
       fn();
     } catch (e) {
-      // A bug in the core must cost one connection, never the process.
-      this.broker.stats.internalErrors++;
-      this.broker.log.error("internal error handling {client}: {error}", {
-        client: this.label,
-        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
-      });
-      try {
-        this.broker.closeConnection(this, {
-          reasonCode: ReasonCode.ImplementationSpecificError,
-          reason: "internal_error",
-          publishWill: true,
-        });
-      } catch {
-        this.state = "closed";
-        this.link.close();
-      }
+      this.#internalError(e);
     }
   }
 
-  onPacket(p: Packet): void {
+  #internalError(e: unknown): void {
+    // A bug in the core must cost one connection, never the process.
+    this.broker.stats.internalErrors++;
+    this.broker.log.error("internal error handling {client}: {error}", {
+      client: this.label,
+      error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+    });
+    try {
+      this.broker.closeConnection(this, {
+        reasonCode: ReasonCode.ImplementationSpecificError,
+        reason: "internal_error",
+        publishWill: true,
+      });
+    } catch {
+      this.state = "closed";
+      this.link.close();
+    }
+  }
+
+  #onPacket(p: Packet): void {
     if (this.state === "closed") return;
     this.broker.stats.messagesReceived++;
     this.lastActivity = this.broker.clock.now();
@@ -267,7 +309,7 @@ export class Connection {
     }
   }
 
-  onCodecError(e: CodecErrorLike): void {
+  #onCodecError(e: CodecErrorLike): void {
     if (this.state === "closed") return;
     if (this.state === "awaiting_connect") {
       if (e.reasonCode === ReasonCode.UnsupportedProtocolVersion) {

@@ -87,11 +87,22 @@ export class Session {
    */
   stored = false;
 
-  readonly subscriptions = new Map<string, StoredSubscription>();
+  // The collections are made on first use: an idle session (most of them, on a gateway with
+  // thousands of quiet devices) holds none (~0.5 KB less per connection).
+  get subscriptions(): Map<string, StoredSubscription> {
+    return this.#subscriptions ??= new Map();
+  }
   /** Outgoing QoS 1/2 in flight, by packet id, in send order (Map keeps insertion order). */
-  readonly inflight = new Map<number, OutgoingEntry>();
+  get inflight(): Map<number, OutgoingEntry> {
+    return this.#inflight ??= new Map();
+  }
   /** Incoming QoS 2 packet ids: PUBREC sent, PUBREL not yet received (MQTT-4.3.3-2 (3.1.1)). */
-  readonly incomingQos2 = new Set<number>();
+  get incomingQos2(): Set<number> {
+    return this.#incomingQos2 ??= new Set();
+  }
+  #subscriptions: Map<string, StoredSubscription> | undefined;
+  #inflight: Map<number, OutgoingEntry> | undefined;
+  #incomingQos2: Set<number> | undefined;
   #queue: OutgoingEntry[] = [];
   #head = 0;
   #queueBytes = 0;
