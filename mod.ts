@@ -383,6 +383,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   return startHttpServer(broker, serverOptions, {
     store,
     reload,
+    bridges: () => bridgeSet.status(),
     ready: () => [
       { name: "listeners", ok: closing === undefined, detail: `${listeners.length} bound` },
       ...(store !== undefined ? [{ name: "store", ok: closing === undefined }] : []),

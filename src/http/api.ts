@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { BridgeStatus } from "../bridge/bridge.ts";
 import { BrokerAdmin } from "../broker/admin.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { RetainedMessage } from "../broker/retained_index.ts";
@@ -55,6 +56,8 @@ export interface ApiDeps {
   store?: { readonly stats: StoreStats };
   /** POST /reload; absent = 409 (nothing to reload). */
   reload?: () => Promise<ReloadResult>;
+  /** The bridges' status, in configuration order (`GET /bridges`, `/metrics`, `/stats`). */
+  bridges?: () => BridgeStatus[];
   /** Readiness checks (listeners bound, store open) for GET /ready. */
   ready?: () => ReadyCheck[];
   memory?: () => { rss: number; heapUsed: number; heapTotal: number; external: number };
@@ -303,6 +306,16 @@ export class HttpApi {
         }
         return json({ deleted: params.topic });
       }),
+      r("GET", `${p}/bridges`, "read", ({ url }) => {
+        const q = queryParams(url, ["page", "limit"]);
+        return json(paginate(this.#bridges(), q));
+      }),
+      r("GET", `${p}/bridges/{name}`, "read", ({ url, params }) => {
+        queryParams(url, []);
+        const b = this.#bridges().find((b) => b.name === params.name);
+        if (b === undefined) throw new HttpError(404, `no bridge ${JSON.stringify(params.name)}`);
+        return json(b);
+      }),
       r("POST", `${p}/publish`, "write", async ({ req, url }) => {
         queryParams(url, []);
         const msg = parsePublish(await readJson(req, this.#maxBody), this.#limits());
@@ -352,6 +365,10 @@ export class HttpApi {
     ];
   }
 
+  #bridges(): BridgeStatus[] {
+    return this.#deps.bridges?.() ?? [];
+  }
+
   #limits(): PublishLimits {
     const o = this.broker.options;
     return {
@@ -377,6 +394,7 @@ export class HttpApi {
       store: this.#deps.store,
       memory: this.#deps.memory,
       lag: this.#deps.lag,
+      bridges: this.#bridges(),
       now: this.#now,
     });
   }
@@ -423,6 +441,15 @@ export class HttpApi {
       out.eventLoopLagSeconds = { last: this.#deps.lag.last, max: this.#deps.lag.max };
     }
     if (this.#deps.store !== undefined) out.store = { ...this.#deps.store.stats };
+    if (this.#deps.bridges !== undefined) {
+      const list = this.#deps.bridges();
+      out.bridges = {
+        total: list.length,
+        connected: list.filter((b) => b.connected).length,
+        queued: list.reduce((n, b) => n + b.queued, 0),
+        dropped: list.reduce((n, b) => n + b.dropped, 0),
+      };
+    }
     return out;
   }
 }

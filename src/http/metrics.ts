@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { BridgeStatus } from "../bridge/bridge.ts";
 import type { BrokerAdmin } from "../broker/admin.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { StoreStats } from "../store/store.ts";
@@ -62,11 +63,29 @@ export interface MetricsSources {
   /** `Deno.memoryUsage()` or a fake. */
   memory?: () => { rss: number; heapUsed: number; heapTotal: number; external: number };
   lag?: { readonly last: number; readonly max: number };
+  /** The bridges' status (no `edgemq_bridge_*` families when empty). */
+  bridges?: readonly BridgeStatus[];
   /** Wall clock, ms. */
   now: () => number;
 }
 
 const QOS = ["0", "1", "2"];
+
+/**
+ * Why a bridge drops a message (`BridgeStatus.droppedByReason` keys). Each one is exported from
+ * the start (0 until it happens) so that rate() and alerts work before the first drop; a reason
+ * not listed here is exported too, once it has happened.
+ */
+export const BRIDGE_DROP_REASONS = [
+  "expired",
+  "qos0_lost",
+  "qos0_offline",
+  "queue_full",
+  "rejected",
+  "store_error",
+  "store_full",
+  "unsendable",
+] as const;
 
 export function renderMetrics(src: MetricsSources): string {
   const b = src.broker;
@@ -288,6 +307,8 @@ export function renderMetrics(src: MetricsSources): string {
     );
   }
 
+  if (src.bridges !== undefined && src.bridges.length > 0) renderBridges(e, src.bridges);
+
   // --- process
   if (src.lag !== undefined) {
     e.family(
@@ -324,4 +345,80 @@ export function renderMetrics(src: MetricsSources): string {
     );
   }
   return e.toString();
+}
+
+/** The `edgemq_bridge_*` families: one sample per bridge, labelled `bridge="<name>"`. */
+function renderBridges(e: Exposition, bridges: readonly BridgeStatus[]): void {
+  const each = (value: (b: BridgeStatus) => number): Sample[] =>
+    bridges.map((b) => [{ bridge: b.name }, value(b)]);
+  e.family(
+    "edgemq_bridge_connected",
+    "gauge",
+    "Whether the bridge is connected to its upstream broker (1) or not (0).",
+    each((b) => b.connected ? 1 : 0),
+  );
+  e.family(
+    "edgemq_bridge_queued_messages",
+    "gauge",
+    "Messages queued for the upstream, waiting for its acknowledgement (in flight included).",
+    each((b) => b.queued),
+  );
+  e.family(
+    "edgemq_bridge_queued_bytes",
+    "gauge",
+    "Bytes of the messages queued for the upstream.",
+    each((b) => b.queuedBytes),
+  );
+  e.family(
+    "edgemq_bridge_inflight_messages",
+    "gauge",
+    "Messages sent to the upstream and not acknowledged yet.",
+    each((b) => b.inflight),
+  );
+  e.family(
+    "edgemq_bridge_forwarded_messages_total",
+    "counter",
+    "Messages acknowledged by (QoS 0: written to) the upstream broker.",
+    each((b) => b.forwarded),
+  );
+  e.family(
+    "edgemq_bridge_received_messages_total",
+    "counter",
+    "Messages received from the upstream broker and published locally.",
+    each((b) => b.received),
+  );
+  const dropped: Sample[] = [];
+  for (const b of bridges) {
+    const reasons = new Set<string>([...BRIDGE_DROP_REASONS, ...Object.keys(b.droppedByReason)]);
+    for (const r of [...reasons].sort()) {
+      dropped.push([{ bridge: b.name, reason: r }, b.droppedByReason[r] ?? 0]);
+    }
+  }
+  e.family(
+    "edgemq_bridge_dropped_messages_total",
+    "counter",
+    "Messages the bridge dropped instead of forwarding, by reason: queue full, QoS 0 while " +
+      "offline or on a lost connection, expired, refused by the upstream, unsendable, store " +
+      "full or failing.",
+    dropped,
+  );
+  e.family(
+    "edgemq_bridge_reconnects_total",
+    "counter",
+    "Connections to the upstream established after the first one.",
+    each((b) => b.reconnects),
+  );
+  e.family(
+    "edgemq_bridge_connect_failures",
+    "gauge",
+    "Failed connection attempts since the last successful one (0 while connected).",
+    each((b) => b.failedAttempts),
+  );
+  e.family(
+    "edgemq_bridge_last_error_timestamp_seconds",
+    "gauge",
+    "When the bridge last failed (connection refused, lost, upstream error), seconds since " +
+      "epoch; 0 if never.",
+    each((b) => (b.lastErrorAt ?? 0) / 1000),
+  );
 }

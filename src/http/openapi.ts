@@ -46,6 +46,13 @@ const clientId = {
   description: "Client identifier (percent-encoded).",
   schema: { type: "string" },
 };
+const bridgeName = {
+  name: "name",
+  in: "path",
+  required: true,
+  description: "Bridge name, as in the config's bridges section (percent-encoded).",
+  schema: { type: "string" },
+};
 const topicPath = {
   name: "topic",
   in: "path",
@@ -62,7 +69,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       title: "edgemq REST API",
       version,
       description: "Administration of an edgemq MQTT broker: clients, subscriptions, retained " +
-        "messages, publishing, configuration reload, health. Errors are " +
+        "messages, publishing, bridges, configuration reload, health. Errors are " +
         '`{ "error": { "status", "message" } }`. Authentication, when API keys or users are ' +
         "configured: `Authorization: Bearer <api key>` or HTTP Basic; the viewer role may only " +
         "use GET. Prometheus metrics are at `/metrics` (outside this prefix).",
@@ -228,6 +235,25 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      "/bridges": {
+        get: {
+          summary: "Bridges to upstream brokers, in configuration order: state, queue, counters, " +
+            "last error.",
+          parameters: [...pageParams],
+          responses: { "200": ok("A page of bridges.", pageOf("Bridge")), ...common },
+        },
+      },
+      "/bridges/{name}": {
+        get: {
+          summary: "One bridge's status.",
+          parameters: [bridgeName],
+          responses: {
+            "200": ok("The bridge.", ref("Bridge")),
+            ...common,
+            "404": error("No bridge of that name."),
+          },
+        },
+      },
       "/publish": {
         post: {
           summary: "Publish a message as the broker.",
@@ -383,6 +409,55 @@ export function openApiDocument(version: string): Record<string, unknown> {
             storedAt: { type: "integer" },
             expiresAt: { type: ["integer", "null"] },
             properties: { type: "object" },
+          },
+        },
+        Bridge: {
+          type: "object",
+          required: ["name", "address", "state", "connected", "queued", "forwarded", "dropped"],
+          properties: {
+            name: { type: "string" },
+            address: { type: "string", description: "Upstream host:port." },
+            protocolVersion: { type: "integer", enum: [4, 5] },
+            clientId: { type: "string", description: "Client id used upstream." },
+            state: {
+              type: "string",
+              enum: ["stopped", "connecting", "connected", "disconnected"],
+            },
+            connected: { type: "boolean" },
+            connectedSince: {
+              type: ["integer", "null"],
+              description: "Start of the current connection, ms since epoch.",
+            },
+            queued: {
+              type: "integer",
+              description: "Messages waiting for the upstream's acknowledgement (in flight " +
+                "included).",
+            },
+            queuedBytes: { type: "integer" },
+            inflight: { type: "integer", description: "Sent, not acknowledged yet." },
+            durable: { type: "boolean", description: "The queue survives a restart (SQLite)." },
+            forwarded: {
+              type: "integer",
+              description: "Acknowledged by (QoS 0: written to) the upstream.",
+            },
+            received: {
+              type: "integer",
+              description: "Received from the upstream and published locally.",
+            },
+            dropped: { type: "integer" },
+            droppedByReason: {
+              type: "object",
+              additionalProperties: { type: "integer" },
+              description: "queue_full, qos0_offline, qos0_lost, expired, rejected, unsendable, " +
+                "store_full, store_error.",
+            },
+            reconnects: { type: "integer", description: "Connections after the first one." },
+            failedAttempts: {
+              type: "integer",
+              description: "Failed connection attempts since the last successful one.",
+            },
+            lastError: { type: ["string", "null"] },
+            lastErrorAt: { type: ["integer", "null"], description: "ms since epoch." },
           },
         },
         Publish: {

@@ -30,7 +30,7 @@ export interface HttpServerOptions {
 }
 
 /** What the HTTP server reads besides the broker. */
-export type HttpServerDeps = Pick<ApiDeps, "store" | "reload" | "ready">;
+export type HttpServerDeps = Pick<ApiDeps, "store" | "reload" | "ready" | "bridges">;
 
 export interface HttpServer {
   readonly host: string;
@@ -85,6 +85,7 @@ export async function startHttpServer(
     store: deps.store,
     reload: deps.reload,
     ready: deps.ready,
+    bridges: deps.bridges,
     memory: () => Deno.memoryUsage(),
     lag,
   });

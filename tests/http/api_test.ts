@@ -7,6 +7,7 @@ import { ReasonCode } from "../../src/codec/reason_codes.ts";
 import type { DisconnectPacket } from "../../src/codec/packets.ts";
 import { API_PREFIX, MAX_BATCH } from "../../src/http/api.ts";
 import { openApiDocument } from "../../src/http/openapi.ts";
+import type { BridgeStatus } from "../../src/bridge/bridge.ts";
 import { text } from "../broker/harness.ts";
 import { ApiFixture, basic, bearer } from "./helpers.ts";
 
@@ -631,6 +632,115 @@ Deno.test("a cross-origin request that changes state is 403", async () => {
     headers: { origin: "http://127.0.0.1:18083", "sec-fetch-site": "same-origin" },
   });
   assert.equal(same.status, 200);
+});
+
+// --- bridges -------------------------------------------------------------------------------------
+
+/** A whole status object (the literal's type check keeps it in step with BridgeStatus). */
+function bridgeStatus(name: string, over: Partial<BridgeStatus> = {}): BridgeStatus {
+  return {
+    name,
+    address: "cloud.example:8883",
+    protocolVersion: 5,
+    clientId: `edge-${name}`,
+    state: "connected",
+    connected: true,
+    connectedSince: 1_700_000_000_000,
+    queued: 2,
+    queuedBytes: 180,
+    inflight: 1,
+    durable: true,
+    forwarded: 40,
+    received: 3,
+    dropped: 1,
+    droppedByReason: { queue_full: 1 },
+    reconnects: 0,
+    failedAttempts: 0,
+    lastError: null,
+    lastErrorAt: null,
+    ...over,
+  };
+}
+
+Deno.test("GET /api/v1/bridges lists the bridges' status in order, paginated", async () => {
+  const bridges = [
+    bridgeStatus("cloud"),
+    bridgeStatus("backup", { state: "disconnected", connected: false, lastError: "refused" }),
+  ];
+  const f = new ApiFixture({ bridges: () => bridges });
+  const r = await f.call("GET", `${V}/bridges`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body, {
+    data: bridges,
+    meta: { page: 1, limit: 100, count: 2, hasNext: false },
+  });
+  const p2 = await f.call("GET", `${V}/bridges?limit=1&page=2`);
+  assert.deepEqual(p2.body.data.map((b: BridgeStatus) => b.name), ["backup"]);
+  // Read live on every request.
+  bridges[0] = bridgeStatus("cloud", { forwarded: 41 });
+  assert.equal((await f.call("GET", `${V}/bridges`)).body.data[0].forwarded, 41);
+  assert.equal((await f.call("GET", `${V}/bridges?state=up`)).status, 400);
+});
+
+Deno.test("GET /api/v1/bridges/{name} is one bridge, 404 for an unknown name", async () => {
+  const f = new ApiFixture({ bridges: () => [bridgeStatus("cloud"), bridgeStatus("site-2.a")] });
+  const r = await f.call("GET", `${V}/bridges/site-2.a`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body, bridgeStatus("site-2.a"));
+  assert.equal((await f.call("GET", `${V}/bridges/site%2D2.a`)).body.name, "site-2.a");
+  for (const name of ["nope", "Cloud", "cloud%2Fx"]) {
+    const m = await f.call("GET", `${V}/bridges/${name}`);
+    assert.equal(m.status, 404, name);
+    assert.equal(m.body.error.status, 404);
+    assert.match(m.body.error.message, /no bridge/);
+  }
+  assert.equal((await f.call("GET", `${V}/bridges/cloud/x`)).status, 404);
+  const del = await f.call("DELETE", `${V}/bridges/cloud`);
+  assert.equal(del.status, 405);
+  assert.equal(del.headers.get("allow"), "GET, HEAD");
+});
+
+Deno.test("without bridges, GET /api/v1/bridges is empty and /stats has no bridges key", async () => {
+  const f = new ApiFixture();
+  const r = await f.call("GET", `${V}/bridges`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.data, []);
+  assert.equal((await f.call("GET", `${V}/bridges/x`)).status, 404);
+  assert.equal((await f.call("GET", `${V}/stats`)).body.bridges, undefined);
+});
+
+Deno.test("GET /api/v1/stats sums the bridges up (total, connected, queued, dropped)", async () => {
+  const f = new ApiFixture({
+    bridges: () => [
+      bridgeStatus("a"),
+      bridgeStatus("b", { connected: false, state: "connecting", queued: 5, dropped: 0 }),
+    ],
+  });
+  const r = await f.call("GET", `${V}/stats`);
+  assert.deepEqual(r.body.bridges, { total: 2, connected: 1, queued: 7, dropped: 1 });
+});
+
+Deno.test("bridges need read access: 401 without credentials, 200 for a viewer", async () => {
+  const f = new ApiFixture({
+    auth: { apiKeys: [{ key: "viewer-key-0123456789", role: "viewer" }] },
+    bridges: () => [bridgeStatus("cloud")],
+  });
+  assert.equal((await f.call("GET", `${V}/bridges`)).status, 401);
+  assert.equal((await f.call("GET", `${V}/bridges/cloud`)).status, 401);
+  const ok = await f.call("GET", `${V}/bridges/cloud`, {
+    headers: bearer("viewer-key-0123456789"),
+  });
+  assert.equal(ok.status, 200);
+});
+
+Deno.test("the OpenAPI Bridge schema names every field of a bridge status", () => {
+  const doc = openApiDocument("x");
+  const schema = (doc.components as { schemas: Record<string, { properties: object }> })
+    .schemas.Bridge;
+  assert.deepEqual(
+    Object.keys(schema.properties).sort(),
+    Object.keys(bridgeStatus("x")).sort(),
+  );
 });
 
 // --- OpenAPI, dashboard, metrics -----------------------------------------------------------------

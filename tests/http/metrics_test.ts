@@ -5,85 +5,12 @@
 import assert from "node:assert/strict";
 import { startBroker } from "../../mod.ts";
 import { closeClient, connectClient, publish, subscribe } from "../helpers/mqtt_client.ts";
+import { BRIDGE_DROP_REASONS } from "../../src/http/metrics.ts";
 import { ApiFixture } from "./helpers.ts";
 import { FakeLink } from "../broker/harness.ts";
 import type { StoreStats } from "../../src/store/store.ts";
-
-interface Family {
-  name: string;
-  type: string;
-  help: string;
-  samples: Array<{ name: string; labels: Record<string, string>; value: number }>;
-}
-
-/** A strict parser of the text format (0.0.4): fails on anything it does not understand. */
-export function parseExposition(text: string): Map<string, Family> {
-  const families = new Map<string, Family>();
-  let current: Family | undefined;
-  assert.ok(text.endsWith("\n"), "the exposition ends with a newline");
-  for (const line of text.slice(0, -1).split("\n")) {
-    let m: RegExpExecArray | null;
-    if ((m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line))) {
-      assert.ok(!families.has(m[1]), `family ${m[1]} appears twice`);
-      current = { name: m[1], type: "", help: m[2], samples: [] };
-      families.set(m[1], current);
-    } else if (
-      (m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary|histogram|untyped)$/.exec(
-        line,
-      ))
-    ) {
-      assert.equal(m[1], current?.name, `TYPE ${m[1]} right after its HELP`);
-      current!.type = m[2];
-    } else if ((m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line))) {
-      assert.ok(current, `sample before any family: ${line}`);
-      const base = current.name;
-      assert.ok(
-        m[1] === base || (["summary", "histogram"].includes(current.type) &&
-          [`${base}_sum`, `${base}_count`, `${base}_bucket`].includes(m[1])),
-        `sample ${m[1]} belongs to family ${base}`,
-      );
-      const labels: Record<string, string> = {};
-      if (m[2]) {
-        const body = m[2].slice(1, -1);
-        const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/gy;
-        let lm: RegExpExecArray | null;
-        let consumed = 0;
-        while ((lm = re.exec(body))) {
-          labels[lm[1]] = lm[2];
-          consumed = re.lastIndex;
-        }
-        assert.equal(consumed, body.length, `labels parse: ${m[2]}`);
-      }
-      const value = m[3] === "+Inf" ? Infinity : m[3] === "-Inf" ? -Infinity : Number(m[3]);
-      assert.ok(!Number.isNaN(value) || m[3] === "NaN", `numeric value: ${line}`);
-      current.samples.push({ name: m[1], labels, value });
-    } else {
-      assert.fail(`unparsable line: ${JSON.stringify(line)}`);
-    }
-  }
-  for (const f of families.values()) {
-    assert.notEqual(f.type, "", `${f.name} has a TYPE`);
-    assert.match(f.name, /^(edgemq|process)_/, `${f.name} has our prefix`);
-    if (f.type === "counter") assert.match(f.name, /_total$/, `counter ${f.name} ends in _total`);
-    else assert.doesNotMatch(f.name, /_total$/, `non-counter ${f.name} does not end in _total`);
-    assert.doesNotMatch(f.name, /_(ms|milliseconds|kb|mb)$/, `${f.name} uses base units`);
-  }
-  return families;
-}
-
-function value(
-  families: Map<string, Family>,
-  name: string,
-  labels: Record<string, string> = {},
-): number {
-  const f = families.get(name) ?? families.get(name.replace(/_(count|sum|bucket)$/, ""));
-  assert.ok(f, `metric ${name} present`);
-  const s = f.samples.find((s) =>
-    s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)
-  );
-  assert.ok(s, `sample ${name}${JSON.stringify(labels)} present`);
-  return s.value;
-}
+import type { BridgeStatus } from "../../src/bridge/bridge.ts";
+import { parseExposition, sampleValue as value } from "./exposition.ts";
 
 Deno.test("GET /metrics counters move after MQTT traffic (MQTT.js over TCP)", async () => {
   const running = await startBroker({
@@ -194,4 +121,103 @@ Deno.test("label values are escaped (backslash, quote, newline)", () => {
   const text = f.api.metrics();
   assert.match(text, /edgemq_connections\{listener="we\\"ird\\\\name\\n"\} 1/);
   parseExposition(text);
+});
+
+Deno.test("bridges: one sample per bridge, every drop reason present from the start", () => {
+  const base = {
+    address: "up:1883",
+    protocolVersion: 4 as const,
+    clientId: "c",
+    durable: false,
+    inflight: 0,
+    lastError: null,
+    lastErrorAt: null,
+    failedAttempts: 0,
+  };
+  const bridges: BridgeStatus[] = [
+    {
+      ...base,
+      name: "cloud",
+      state: "connected",
+      connected: true,
+      connectedSince: 1,
+      queued: 4,
+      queuedBytes: 400,
+      inflight: 2,
+      forwarded: 90,
+      received: 7,
+      dropped: 3,
+      droppedByReason: { queue_full: 2, some_new_reason: 1 },
+      reconnects: 5,
+    },
+    {
+      ...base,
+      name: 'we"ird',
+      state: "disconnected",
+      connected: false,
+      connectedSince: null,
+      queued: 0,
+      queuedBytes: 0,
+      forwarded: 0,
+      received: 0,
+      dropped: 0,
+      droppedByReason: {},
+      reconnects: 0,
+      failedAttempts: 6,
+      lastError: "connect ECONNREFUSED",
+      lastErrorAt: 1_700_000_000_500,
+    },
+  ];
+  const f = new ApiFixture({ bridges: () => bridges });
+  const text = f.api.metrics();
+  const fam = parseExposition(text);
+  const cloud = { bridge: "cloud" };
+  const weird = { bridge: 'we\\"ird' };
+  const types: Record<string, string> = {
+    edgemq_bridge_connected: "gauge",
+    edgemq_bridge_queued_messages: "gauge",
+    edgemq_bridge_queued_bytes: "gauge",
+    edgemq_bridge_inflight_messages: "gauge",
+    edgemq_bridge_forwarded_messages_total: "counter",
+    edgemq_bridge_received_messages_total: "counter",
+    edgemq_bridge_dropped_messages_total: "counter",
+    edgemq_bridge_reconnects_total: "counter",
+    edgemq_bridge_connect_failures: "gauge",
+    edgemq_bridge_last_error_timestamp_seconds: "gauge",
+  };
+  for (const [name, type] of Object.entries(types)) {
+    assert.equal(fam.get(name)?.type, type, name);
+  }
+  assert.equal(value(fam, "edgemq_bridge_connected", cloud), 1);
+  assert.equal(value(fam, "edgemq_bridge_connected", weird), 0);
+  assert.equal(value(fam, "edgemq_bridge_queued_messages", cloud), 4);
+  assert.equal(value(fam, "edgemq_bridge_queued_bytes", cloud), 400);
+  assert.equal(value(fam, "edgemq_bridge_inflight_messages", cloud), 2);
+  assert.equal(value(fam, "edgemq_bridge_forwarded_messages_total", cloud), 90);
+  assert.equal(value(fam, "edgemq_bridge_received_messages_total", cloud), 7);
+  assert.equal(value(fam, "edgemq_bridge_reconnects_total", cloud), 5);
+  assert.equal(value(fam, "edgemq_bridge_connect_failures", weird), 6);
+  assert.equal(value(fam, "edgemq_bridge_last_error_timestamp_seconds", weird), 1_700_000_000.5);
+  assert.equal(value(fam, "edgemq_bridge_last_error_timestamp_seconds", cloud), 0);
+  const drop = (labels: Record<string, string>, reason: string) =>
+    value(fam, "edgemq_bridge_dropped_messages_total", { ...labels, reason });
+  assert.equal(drop(cloud, "queue_full"), 2);
+  assert.equal(drop(cloud, "some_new_reason"), 1);
+  for (const r of BRIDGE_DROP_REASONS) {
+    assert.equal(drop(weird, r), 0, r);
+    if (r !== "queue_full") assert.equal(drop(cloud, r), 0, r);
+  }
+  // One sample per bridge in the per-bridge families.
+  assert.equal(fam.get("edgemq_bridge_connected")!.samples.length, 2);
+  assert.equal(
+    fam.get("edgemq_bridge_dropped_messages_total")!.samples.length,
+    2 * BRIDGE_DROP_REASONS.length + 1,
+  );
+});
+
+Deno.test("BRIDGE_DROP_REASONS lists every reason the bridge drops a message for", async () => {
+  const source = await Deno.readTextFile(new URL("../../src/bridge/bridge.ts", import.meta.url));
+  const used = new Set([...source.matchAll(/#drop\(\s*"([a-z0-9_]+)"/g)].map((m) => m[1]));
+  assert.ok(used.size >= 5, `found the drop reasons in bridge.ts: ${[...used]}`);
+  assert.deepEqual([...used].sort(), [...BRIDGE_DROP_REASONS].sort());
 });
