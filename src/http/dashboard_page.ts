@@ -2,7 +2,8 @@
  * The dashboard: one self-contained page (HTML, CSS and vanilla JS, no framework, nothing
  * fetched but the API) embedded as a string so that the compiled binary carries it. Overview
  * with live rates (polls /api/v1/stats every 2 s), clients with search and kick, subscriptions,
- * retained messages with delete, a topic tree, and a publish form. Responsive down to phone
+ * retained messages with delete, a topic tree, and a publish form; bridges (when configured) as
+ * a panel of the overview. Responsive down to phone
  * width. Everything from the API is inserted as text (textContent), never as HTML.
  *
  * The script avoids backticks and dollar-brace so that it can live in this template literal.
@@ -97,6 +98,12 @@ td.actions { text-align: right; white-space: nowrap; }
 .badge.on { background: #e3f4e8; color: var(--ok); }
 .badge.ret { background: var(--accent-soft); color: var(--accent); }
 .badge.subs { background: #fff4d6; color: var(--warn); }
+.badge.warn { background: #fff4d6; color: var(--warn); }
+.badge.bad { background: var(--danger-soft); color: var(--danger); }
+.panel .table-wrap { border: 0; border-radius: 0 0 var(--radius) var(--radius); margin: 0 -14px -14px; border-top: 1px solid var(--line); }
+td .sub { display: block; color: var(--muted); font-size: 12px; }
+td.err { color: var(--danger); max-width: 320px; overflow-wrap: anywhere; }
+td.err .sub { color: var(--muted); }
 .payload { max-width: 380px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .tree { font-family: var(--mono); font-size: 13px; }
 .tree details { margin-left: 16px; }
@@ -142,6 +149,9 @@ dialog p { margin: 0; color: var(--muted); font-size: 13px; }
   table.cards-sm td::before { content: attr(data-label); color: var(--muted); font-size: 12px; text-align: left; flex: none; }
   table.cards-sm td.actions { justify-content: flex-end; padding-top: 6px; }
   table.cards-sm td.actions::before { content: none; }
+  table.cards-sm td .sub { display: inline; margin-left: 6px; }
+  table.cards-sm td.err { max-width: none; }
+  .panel .table-wrap { margin: 0; border-top: 0; }
   .payload { max-width: 60vw; }
 }
 </style>
@@ -180,6 +190,16 @@ dialog p { margin: 0; color: var(--muted); font-size: 13px; }
         <div class="legend"><span style="--c:#0f766e">in</span><span style="--c:#d97706">out</span></div>
       </div>
       <canvas id="chart" height="180"></canvas>
+    </div>
+    <div class="panel" id="bridges-panel" hidden>
+      <div class="chart-head">
+        <h2>Bridges</h2>
+        <span class="meta" id="bridge-count"></span>
+      </div>
+      <div class="table-wrap"><table class="cards-sm" id="bridges-table">
+        <thead><tr><th>Bridge</th><th>State</th><th>Queued</th><th>Forwarded</th><th>Received</th><th>Dropped</th><th>Last error</th></tr></thead>
+        <tbody></tbody>
+      </table></div>
     </div>
   </section>
 
@@ -424,6 +444,46 @@ dialog p { margin: 0; color: var(--muted); font-size: 13px; }
       setText("s-mem", s.memory ? fmtBytes(s.memory.rss) : "–");
       setText("s-heap", s.memory ? "heap " + fmtBytes(s.memory.heapUsed) : "");
       if (current === "overview") drawChart();
+      var hasBridges = !!(s.bridges && s.bridges.total > 0);
+      $("bridges-panel").hidden = !hasBridges;
+      if (hasBridges && current === "overview") return loadBridges();
+    });
+  }
+
+  // --- bridges (a panel of the overview)
+  function fmtAgo(ms, now) {
+    var s = Math.max(0, Math.round((now - ms) / 1000));
+    return s < 60 ? s + " s ago" : fmtDuration(s) + " ago";
+  }
+  function loadBridges() {
+    return api("GET", "/bridges?limit=1000").then(function (page) {
+      var now = last ? last.time : Date.now();
+      var body = $("bridges-table").tBodies[0];
+      body.replaceChildren();
+      var up = 0;
+      page.data.forEach(function (b) {
+        if (b.connected) up++;
+        var badge = b.connected ? "badge on" : b.state === "connecting" && !b.failedAttempts ? "badge warn" : "badge bad";
+        var stateText = b.connected ? "connected" : b.state;
+        var since = b.connected && b.connectedSince ? "for " + fmtAgo(b.connectedSince, now).replace(" ago", "")
+          : b.failedAttempts ? b.failedAttempts + " failed attempt" + (b.failedAttempts === 1 ? "" : "s") : "";
+        var reasons = Object.keys(b.droppedByReason).filter(function (r) { return b.droppedByReason[r] > 0; })
+          .map(function (r) { return r.replace(/_/g, " ") + " " + fmtNum(b.droppedByReason[r]); }).join(", ");
+        var errCell = td("Last error", null, b.lastError && !b.connected ? "err" : "");
+        if (b.lastError) {
+          errCell.replaceChildren(el("span", null, b.lastError,
+            b.lastErrorAt ? el("span", { class: "sub", text: fmtAgo(b.lastErrorAt, now) }) : null));
+        }
+        body.appendChild(el("tr", { "data-bridge": b.name },
+          td("Bridge", el("span", null, el("strong", { text: b.name }), el("span", { class: "sub mono", text: b.address }))),
+          td("State", el("span", null, el("span", { class: badge, text: stateText }), since ? el("span", { class: "sub", text: since }) : null)),
+          td("Queued", fmtNum(b.queued) + (b.queued ? " · " + fmtBytes(b.queuedBytes) : ""), "num"),
+          td("Forwarded", fmtNum(b.forwarded), "num"),
+          td("Received", fmtNum(b.received), "num"),
+          td("Dropped", el("span", { title: reasons }, fmtNum(b.dropped), reasons ? el("span", { class: "sub", text: reasons }) : null), "num"),
+          errCell));
+      });
+      setText("bridge-count", up + " of " + page.meta.count + " connected");
     });
   }
 

@@ -2,7 +2,8 @@
  * The dashboard in a real browser (Playwright driving Debian's headless Chromium): it shows a
  * connected MQTT client, kicks it (the client gets MQTT 5 DISCONNECT 0x98), publishes a message
  * that a subscriber receives, and leaves screenshots in test-artifacts/ (desktop and phone
- * sizes). Everything is on loopback with free ports; every wait is bounded.
+ * sizes), and shows the bridges panel (one bridge to a real mosquitto, one to a closed port).
+ * Everything is on loopback with free ports; every wait is bounded.
  *
  * Needs /usr/bin/chromium (`apt-get install chromium`); set EDGEMQ_SKIP_BROWSER_TESTS=1 to skip.
  */
@@ -10,7 +11,8 @@ import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { startBroker } from "../../mod.ts";
 import { closeClient, connectClient, subscribe } from "../helpers/mqtt_client.ts";
-import { waitFor } from "../helpers/wait.ts";
+import { freePort, waitFor } from "../helpers/wait.ts";
+import { startMosquitto } from "../bridge/helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
@@ -213,6 +215,103 @@ Deno.test({
     } finally {
       await browser?.close().catch(() => {});
       await running.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "dashboard: the bridges panel shows state, queue, forwarded, dropped and the last error",
+  ignore: skip,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const up = await startMosquitto();
+    const running = await startBroker({
+      listeners: [{ host: "127.0.0.1", port: 0 }],
+      sysInterval: 0,
+      http: { port: 0 },
+      bridges: [
+        {
+          name: "cloud",
+          address: `127.0.0.1:${up.port}`,
+          topics: [{ pattern: "up/#", direction: "out", qos: 1 }],
+        },
+        {
+          name: "backup-site",
+          address: `127.0.0.1:${freePort()}`, // nothing listens there
+          topics: [{ pattern: "up/#", direction: "out", qos: 1 }],
+          reconnect: { baseMs: 200, capMs: 1000 },
+        },
+      ],
+    });
+    const clients = [];
+    let browser: Browser | undefined;
+    try {
+      const pub = await connectClient(running.port, { clientId: "dash-bridge-pub" });
+      clients.push(pub);
+      await waitFor(
+        () => running.bridgeStatus()[0].connected && running.bridgeStatus()[1].lastError !== null,
+        STEP_MS,
+        "cloud connected and backup-site failed",
+        () => JSON.stringify(running.bridgeStatus()),
+      );
+      for (let i = 0; i < 5; i++) pub.client.publish("up/temp", String(20 + i), { qos: 1 });
+      pub.client.publish("up/temp", "q0", { qos: 0 });
+      await waitFor(
+        () => running.bridgeStatus()[0].forwarded === 6 && running.bridgeStatus()[1].queued === 5,
+        STEP_MS,
+        "6 forwarded to cloud, 5 queued for backup-site",
+        () => JSON.stringify(running.bridgeStatus()),
+      );
+
+      browser = await launch();
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.setDefaultTimeout(STEP_MS);
+      const pageErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      await page.goto(`${running.http!.url}/`, { timeout: STEP_MS });
+      await page.locator("#bridges-panel").waitFor();
+      const cloud = page.locator('#bridges-table tr[data-bridge="cloud"]');
+      const backup = page.locator('#bridges-table tr[data-bridge="backup-site"]');
+      await cloud.locator("td[data-label=Forwarded]").filter({ hasText: /^6$/ }).waitFor();
+      assert.match(await cloud.locator("td[data-label=State]").innerText(), /connected/);
+      assert.match(await cloud.innerText(), new RegExp(`127\\.0\\.0\\.1:${up.port}`));
+      assert.match(
+        await backup.locator("td[data-label=State]").innerText(),
+        /connecting|disconnected/,
+      );
+      assert.match(await backup.locator("td[data-label=Queued]").innerText(), /^5 · \d+ B$/);
+      // The QoS 0 message could not wait for the closed port: dropped, with its reason.
+      assert.match(
+        await backup.locator("td[data-label=Dropped]").innerText(),
+        /1\s*qos0 offline 1/,
+      );
+      const err = await backup.locator("td[data-label='Last error']").innerText();
+      assert.match(err, /refused|ECONNREFUSED/i);
+      assert.match(err, /ago/);
+      assert.match(await page.locator("#bridge-count").innerText(), /1 of 2 connected/);
+      await screenshot(page, "dashboard-bridges.png");
+
+      // Phone width: one card per bridge, nothing scrolls sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      await screenshot(page, "dashboard-phone-bridges.png");
+      const overflow: number = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+      );
+      assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px at phone width`);
+
+      // The upstream goes away: the panel follows within a poll or two.
+      await up.crash();
+      await cloud.locator("td[data-label=State]").filter({ hasText: /connecting|disconnected/ })
+        .waitFor();
+      await page.locator("#bridge-count").filter({ hasText: "0 of 2 connected" }).waitFor();
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await browser?.close().catch(() => {});
+      for (const c of clients) await closeClient(c).catch(() => {});
+      await running.close();
+      await up.close();
     }
   },
 });
