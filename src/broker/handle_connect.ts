@@ -25,7 +25,11 @@ function refuse(conn: Connection, v5Code: number, v3Code: number, detail: string
   if (conn.version === 5 && conn.requestProblemInformation) {
     packet.properties = { reasonString: detail };
   }
-  conn.send(packet);
+  // MQTT-3.2.2-19 (5.0): no Reason String that would make the CONNACK exceed the client's
+  // Maximum Packet Size: send the CONNACK without it rather than not at all.
+  if (!conn.send(packet) && packet.properties !== undefined) {
+    conn.send({ type: "connack", sessionPresent: false, reasonCode: packet.reasonCode });
+  }
   conn.broker.log.info("refused CONNECT from {client}: {detail}", { client: conn.label, detail });
   conn.broker.closeConnection(conn, { reason: "connect_refused", publishWill: false });
 }
