@@ -62,8 +62,47 @@ export function parseExposition(text: string): Map<string, Family> {
     if (f.type === "counter") assert.match(f.name, /_total$/, `counter ${f.name} ends in _total`);
     else assert.doesNotMatch(f.name, /_total$/, `non-counter ${f.name} does not end in _total`);
     assert.doesNotMatch(f.name, /_(ms|milliseconds|kb|mb)$/, `${f.name} uses base units`);
+    if (f.type === "histogram") checkHistogram(f);
   }
   return families;
+}
+
+/**
+ * A histogram's samples: per label set (without `le`), buckets with increasing `le` ending at
+ * +Inf, cumulative (never decreasing) counts, the +Inf bucket equal to `_count`, and a `_sum`.
+ */
+function checkHistogram(f: Family): void {
+  const series = new Map<
+    string,
+    { buckets: Array<[number, number]>; sum?: number; count?: number }
+  >();
+  for (const s of f.samples) {
+    const { le, ...rest } = s.labels;
+    const key = JSON.stringify(Object.entries(rest).sort());
+    let entry = series.get(key);
+    if (entry === undefined) series.set(key, entry = { buckets: [] });
+    if (s.name === `${f.name}_bucket`) {
+      assert.ok(le !== undefined, `${f.name}_bucket has an le label`);
+      const bound = le === "+Inf" ? Infinity : Number(le);
+      assert.ok(!Number.isNaN(bound), `${f.name}: le=${le} is a number`);
+      entry.buckets.push([bound, s.value]);
+    } else if (s.name === `${f.name}_sum`) entry.sum = s.value;
+    else if (s.name === `${f.name}_count`) entry.count = s.value;
+    else assert.fail(`histogram ${f.name} has a plain sample ${s.name}`);
+  }
+  assert.ok(series.size > 0, `histogram ${f.name} has samples`);
+  for (const [key, h] of series) {
+    const what = `${f.name}${key}`;
+    assert.ok(h.buckets.length > 0, `${what} has buckets`);
+    for (let i = 1; i < h.buckets.length; i++) {
+      assert.ok(h.buckets[i][0] > h.buckets[i - 1][0], `${what}: le increases`);
+      assert.ok(h.buckets[i][1] >= h.buckets[i - 1][1], `${what}: bucket counts are cumulative`);
+    }
+    const [lastLe, lastCount] = h.buckets[h.buckets.length - 1];
+    assert.equal(lastLe, Infinity, `${what} ends with le="+Inf"`);
+    assert.equal(h.count, lastCount, `${what}: _count equals the +Inf bucket`);
+    assert.ok(h.sum !== undefined, `${what} has a _sum`);
+  }
 }
 
 export function sampleValue(

@@ -221,3 +221,24 @@ Deno.test("BRIDGE_DROP_REASONS lists every reason the bridge drops a message for
   assert.ok(used.size >= 5, `found the drop reasons in bridge.ts: ${[...used]}`);
   assert.deepEqual([...used].sort(), [...BRIDGE_DROP_REASONS].sort());
 });
+
+Deno.test("the test parser checks histograms (cumulative buckets, +Inf bucket = _count, _sum)", () => {
+  const h = (lines: string[]) =>
+    ["# HELP edgemq_x_seconds X.", "# TYPE edgemq_x_seconds histogram", ...lines].join("\n") + "\n";
+  const good = [
+    'edgemq_x_seconds_bucket{le="0.1"} 1',
+    'edgemq_x_seconds_bucket{le="1"} 3',
+    'edgemq_x_seconds_bucket{le="+Inf"} 4',
+    "edgemq_x_seconds_sum 2.5",
+    "edgemq_x_seconds_count 4",
+  ];
+  parseExposition(h(good));
+  const bad: Array<[string, string[]]> = [
+    ["not cumulative", [good[0].replace("} 1", "} 5"), ...good.slice(1)]],
+    ["no +Inf", [good[0], good[1], good[3], "edgemq_x_seconds_count 3"]],
+    ["count differs", [...good.slice(0, 4), "edgemq_x_seconds_count 5"]],
+    ["no sum", [...good.slice(0, 3), good[4]]],
+    ["le out of order", [good[1], good[0], ...good.slice(2)]],
+  ];
+  for (const [what, lines] of bad) assert.throws(() => parseExposition(h(lines)), what);
+});
