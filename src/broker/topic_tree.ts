@@ -252,6 +252,15 @@ export class SubscriptionTree<V> {
    * Matches a topic (split with {@link topicLevels}) against every filter. When nothing matches,
    * returns one shared empty result (its map and array throw if mutated) instead of allocating.
    */
+  /**
+   * True when some filter (shared ones included) starts with this literal level. For a `$`
+   * level that is the only way a topic under it can match: wildcards at the first level do not
+   * match topics starting with `$` (MQTT-4.7.2-1).
+   */
+  hasFirstLevel(level: string): boolean {
+    return this.#root.children?.has(level) ?? false;
+  }
+
   match(levels: readonly string[]): MatchResult<V> {
     this.forEachMatch(levels, this.#collectDirect, this.#collectShared);
     const direct = this.#mDirect;
