@@ -68,6 +68,17 @@ export function handlePublish(conn: Connection, p: PublishPacket): void {
       ReasonCode.TopicNameInvalid,
     );
   }
+  const responseTopic = props?.responseTopic;
+  if (
+    responseTopic !== undefined &&
+    (responseTopic.length === 0 || responseTopic.includes("+") || responseTopic.includes("#"))
+  ) {
+    // MQTT-3.3.2-14 (5.0): the Response Topic is a Topic Name (no wildcards, not empty). Like
+    // EMQX: Protocol Error (Mosquitto 2.0.11 does not check).
+    return conn.protocolError(
+      `Response Topic ${JSON.stringify(responseTopic)} is not a valid topic name [MQTT-3.3.2-14]`,
+    );
+  }
 
   if (p.qos > o.maximumQoS) {
     // MQTT-3.2.2-11 (5.0): QoS above the Maximum QoS we advertised -> DISCONNECT 0x9B.
