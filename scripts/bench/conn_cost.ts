@@ -3,7 +3,7 @@
  * its own) accepts N connections from this process and holds them in one of several ways; the
  * RSS and V8 heap growth per connection (after a full GC) are printed for each way.
  *
- *   deno run -A scripts/bench/conn_cost.ts [--connections N] [mode…]
+ *   deno run -A scripts/bench/conn_cost.ts [--connections N] [--v8 V8FLAGS] [mode…]
  *
  * modes:
  *   accept      accept and keep the Deno.TcpConn, no read
@@ -130,12 +130,15 @@ function connectPacket(clientId: string): Uint8Array {
   return new Uint8Array([0x10, body.length, ...body]);
 }
 
+/** Extra V8 flags for the server (`--v8 --max-semi-space-size=2`). */
+const V8_FLAGS = flag(Deno.args, "--v8") ?? "";
+
 async function measure(mode: string, n: number): Promise<Record<string, number | string>> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
-      "--v8-flags=--expose-gc",
+      `--v8-flags=--expose-gc${V8_FLAGS ? `,${V8_FLAGS}` : ""}`,
       new URL(import.meta.url).pathname,
       "--serve",
       mode,

@@ -221,6 +221,10 @@ export function edgemqTarget(settings: BrokerSettings): TargetSpec {
         args: [
           "run",
           "--allow-all",
+          // EDGEMQ_V8_FLAGS="--max-semi-space-size=4": V8 flags for the edgemq child.
+          ...(Deno.env.get("EDGEMQ_V8_FLAGS")
+            ? [`--v8-flags=${Deno.env.get("EDGEMQ_V8_FLAGS")}`]
+            : []),
           script,
           "--port",
           "0",
