@@ -312,7 +312,10 @@ function finishConnect(
     session.expiryInterval = p.clean ? 0 : (o.sessionExpiryDefault || SESSION_NEVER_EXPIRES);
   }
   conn.clean = p.clean;
-  conn.will = p.will;
+  // $SYS is the broker's own tree: like a client PUBLISH there (acked, not routed), a will on
+  // $SYS is never published (Mosquitto 2.0.11 drops both).
+  const wt = p.will?.topic;
+  conn.will = wt !== undefined && (wt === "$SYS" || wt.startsWith("$SYS/")) ? undefined : p.will;
   conn.session = session;
   conn.state = "connected";
   conn.connectedAt = broker.clock.now();

@@ -292,3 +292,35 @@ Deno.test({
 function will(topic: string, payload: string) {
   return { topic, payload: bytes(payload), qos: 0 as const, retain: false };
 }
+
+Deno.test({
+  ...T,
+  name: "[MQTT-3.1.4-1] no CONNECT within the connect timeout: the broker closes the connection",
+  fn: () =>
+    withBroker({ fakeClock: true, connectTimeout: 10 }, async (b) => {
+      const p = await b.open(4);
+      await sleep(20);
+      b.advance(9_000);
+      await sleep(20);
+      assert.equal(p.closed, false);
+      b.advance(2_000);
+      await p.expectClosedByBroker();
+    }),
+});
+
+Deno.test({
+  ...T,
+  // The broker's own rule for client PUBLISH to $SYS (acked, not routed) also holds for wills:
+  // a will must not be able to spoof (or retain over) broker statistics.
+  name: "[MQTT-4.7.2-1] a will on a $SYS topic is not routed as broker data",
+  fn: () =>
+    withBroker({}, async (b) => {
+      const s = await b.connect("sysw-s");
+      await s.subscribe("$SYS/fake/#", 0);
+      const c = await b.connect("sysw", {
+        will: { topic: "$SYS/fake/will", payload: bytes("spoof"), qos: 0, retain: true },
+      });
+      await c.close();
+      await s.nothing(150, "no spoofed $SYS will");
+    }),
+});
