@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Packet, ProtocolVersion, Will } from "../codec/packets.ts";
+import type { Packet, ProtocolVersion, PublishPacket, Will } from "../codec/packets.ts";
 import { ReasonCode } from "../codec/reason_codes.ts";
 import type { Broker } from "./broker.ts";
 import type { ClientInfo, EnhancedAuthExchange } from "./hooks.ts";
@@ -57,6 +57,10 @@ export class Connection implements LinkHandler {
   clientReceiveMaximum = 65535;
   /** The client's Maximum Packet Size, if it sent one. */
   clientMaxPacketSize?: number;
+  /** The client's Topic Alias Maximum (MQTT 5 CONNECT); 0 = we must not send aliases. */
+  clientTopicAliasMaximum = 0;
+  /** Topic → alias we assigned on this connection (made on first use; reset per connection). */
+  #outAliases: Map<string, number> | undefined;
   /** Request Problem Information (MQTT-3.1.2-29); default 1. */
   requestProblemInformation = true;
   /** Session Expiry Interval of CONNECT (for the DISCONNECT rule MQTT-3.14.2-2). */
@@ -139,6 +143,36 @@ export class Connection implements LinkHandler {
     }
     const ok = this.link.send(packet);
     if (ok) this.broker.stats.messagesSent++;
+    return ok;
+  }
+
+  /**
+   * Sends a PUBLISH, using a topic alias when the client allows them (MQTT 5 §3.3.2.3.4): the
+   * first message on a topic carries the topic and a new alias, later ones an empty topic and
+   * the alias. Aliases are handed out first come, first served up to the client's Topic Alias
+   * Maximum (MQTT-3.3.2-10: never above it) and never reassigned; topics past that go without
+   * one. Mappings live only as long as the connection (MQTT 5 §3.3.2.3.4). Mosquitto 2.0 sends
+   * no aliases; the spec allows them, and they save the topic's bytes on every message to a
+   * constrained client that asked for them.
+   */
+  sendPublish(packet: PublishPacket): boolean {
+    const max = this.clientTopicAliasMaximum;
+    if (max === 0 || this.version !== 5) return this.send(packet);
+    const aliases = this.#outAliases ??= new Map();
+    let alias = aliases.get(packet.topic);
+    const fresh = alias === undefined;
+    if (alias === undefined) {
+      if (aliases.size >= max) return this.send(packet);
+      alias = aliases.size + 1;
+    }
+    const ok = this.send({
+      ...packet,
+      topic: fresh ? packet.topic : "",
+      properties: { ...packet.properties, topicAlias: alias },
+    });
+    // Only an alias the client has actually received may be used without its topic (a packet
+    // dropped as too large for the client never told it the mapping).
+    if (ok && fresh) aliases.set(packet.topic, alias);
     return ok;
   }
 

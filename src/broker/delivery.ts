@@ -67,7 +67,7 @@ export function isExpired(entry: OutgoingEntry, now: number): boolean {
 function sendQos0(broker: Broker, conn: Connection, entry: OutgoingEntry, now: number): void {
   // A stored QoS 0 entry (queued while offline) is done once handed to the connection.
   if (entry.seq !== undefined) broker.persist!.done(conn.session!, entry);
-  if (!conn.send(buildPublish(conn, entry, false, now))) {
+  if (!conn.sendPublish(buildPublish(conn, entry, false, now))) {
     broker.countDropped(
       conn.session!,
       "larger than the client's Maximum Packet Size [MQTT-3.1.2-24]",
@@ -110,7 +110,7 @@ function startInflight(
     }
   }
   session.inflight.set(id, entry);
-  if (!conn.send(buildPublish(conn, entry, false, now))) {
+  if (!conn.sendPublish(buildPublish(conn, entry, false, now))) {
     // MQTT-3.1.2-25 (5.0): a packet too large for the client is discarded and treated as if
     // its delivery had completed.
     session.inflight.delete(id);
@@ -133,7 +133,7 @@ function sendDeferred(
   // Still wanted on this connection? (Else a reconnect re-sends it with DUP, MQTT-4.4.0-1.)
   if (conn.state !== "connected" || session.conn !== conn) return;
   if (session.inflight.get(id) !== entry || entry.state !== "publish") return;
-  if (!conn.send(buildPublish(conn, entry, false, broker.clock.now()))) {
+  if (!conn.sendPublish(buildPublish(conn, entry, false, broker.clock.now()))) {
     session.inflight.delete(id);
     if (session.stored) broker.persist!.done(session, entry);
     broker.countDropped(session, "larger than the client's Maximum Packet Size [MQTT-3.1.2-24]");
@@ -241,7 +241,7 @@ export function resumeDelivery(broker: Broker, conn: Connection, session: Sessio
   for (const entry of [...session.inflight.values()]) {
     if (entry.state === "pubrel") {
       conn.send({ type: "pubrel", packetId: entry.packetId! });
-    } else if (!conn.send(buildPublish(conn, entry, true, now))) {
+    } else if (!conn.sendPublish(buildPublish(conn, entry, true, now))) {
       session.inflight.delete(entry.packetId!);
       if (entry.seq !== undefined) broker.persist!.done(session, entry);
       broker.countDropped(session, "larger than the client's Maximum Packet Size [MQTT-3.1.2-24]");

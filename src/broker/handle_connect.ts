@@ -51,6 +51,7 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   if (v5) {
     conn.clientReceiveMaximum = props.receiveMaximum ?? 65535;
     conn.clientMaxPacketSize = props.maximumPacketSize;
+    conn.clientTopicAliasMaximum = props.topicAliasMaximum ?? 0;
     // MQTT-3.1.2-29: with Request Problem Information 0 no Reason String / User Property
     // except on PUBLISH, CONNACK and DISCONNECT.
     conn.requestProblemInformation = props.requestProblemInformation !== 0;

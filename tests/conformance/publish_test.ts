@@ -566,27 +566,55 @@ Deno.test({
 Deno.test({
   ...T,
   // Spec room: a server MAY use topic aliases towards a client that allows them (§3.3.2.3.4);
-  // Paho's test_server_topic_alias asserts it does. Mosquitto 2.0.11 never does either; a client
-  // must accept full topic names whatever its Topic Alias Maximum.
+  // Paho's test_server_topic_alias asserts it does (Mosquitto 2.0.11 never does).
   name:
-    "[MQTT-3.3.2-10] 5.0: with client Topic Alias Maximum 1, every PUBLISH still names its topic (no outgoing aliases, like Mosquitto)",
+    "[MQTT-3.3.2-10] 5.0: outgoing topic aliases: first PUBLISH names the topic and the alias, later ones only the alias, never above the client's Topic Alias Maximum",
   fn: () =>
     withBroker({}, async (b) => {
       const c = await b.connect("ta-allowed", {
         version: 5,
-        properties: { topicAliasMaximum: 1 },
+        properties: { topicAliasMaximum: 2 },
       });
-      await c.subscribe([{ topicFilter: "tal/t", noLocal: false }], 2);
-      for (const qos of [0, 1, 2] as const) {
-        await c.publish("tal/t", `q${qos}`, { qos, packetId: 20 + qos });
+      await c.subscribe([{ topicFilter: "tal/#", noLocal: false }], 2);
+      const sent = ["tal/a", "tal/a", "tal/b", "tal/c", "tal/a", "tal/b", "tal/c"];
+      for (const [i, topic] of sent.entries()) {
+        await c.publish(topic, `m${i}`, { qos: 1, packetId: 30 + i });
       }
+      const pubs: PublishPacket[] = [];
+      while (pubs.length < sent.length) {
+        const x = await c.next();
+        if (x.type === "publish") pubs.push(x);
+      }
+      const seen = pubs.map((m) => [m.topic, m.properties?.topicAlias]);
+      assert.deepEqual(seen, [
+        ["tal/a", 1], // new alias, with its topic
+        ["", 1], // alias only
+        ["tal/b", 2],
+        ["tal/c", undefined], // Topic Alias Maximum 2 reached: full topic, no alias
+        ["", 1],
+        ["", 2],
+        ["tal/c", undefined],
+      ]);
+    }),
+});
+
+Deno.test({
+  ...T,
+  name: "[MQTT-3.3.2-10] 5.0: a client that sent no Topic Alias Maximum (0) never gets an alias",
+  fn: () =>
+    withBroker({}, async (b) => {
+      const c = await b.connect("ta-none", { version: 5 });
+      await c.subscribe([{ topicFilter: "tan/t", noLocal: false }], 1);
+      for (let i = 0; i < 3; i++) await c.publish("tan/t", `m${i}`, { qos: 1, packetId: 40 + i });
       const pubs: PublishPacket[] = [];
       while (pubs.length < 3) {
         const x = await c.next();
         if (x.type === "publish") pubs.push(x);
-        if (x.type === "pubrec") await c.ack("pubrel", 22);
       }
-      for (const m of pubs) assert.equal(m.topic, "tal/t");
+      for (const m of pubs) {
+        assert.equal(m.topic, "tan/t");
+        assert.equal(m.properties?.topicAlias, undefined);
+      }
     }),
 });
 
