@@ -45,8 +45,10 @@ import { ReasonCode } from "../codec/reason_codes.ts";
 import { Acl, type AclAnswer, parseAclFile, parseAclYaml } from "./acl.ts";
 import { HttpAuthClient, type HttpVerdict, parseHttpAuthSettings } from "./http_hook.ts";
 import { CidrList, GlobList, isLoopbackHost } from "./net.ts";
-import { PasswordFile, type ScramMechanism } from "./password_file.ts";
-import { SCRAM_MECHANISMS, ScramServer } from "./scram.ts";
+// Type-only: the password file and SCRAM (node:crypto, ~5 MB of RSS) are imported when a
+// password_file is configured (#build), not by every broker.
+import type { PasswordFile, ScramMechanism } from "./password_file.ts";
+import type * as Scram from "./scram.ts";
 import { type AuthSettings, defaultAuthSettings } from "./settings.ts";
 
 const log = getLogger(["edgemq", "auth"]);
@@ -95,6 +97,8 @@ export class AuthHook implements BrokerHook {
   readonly #failDelay: FailDelayOptions;
   readonly #now: () => number;
   #state!: State;
+  /** src/auth/scram.ts, loaded with the first password file (SCRAM needs one). */
+  #scram?: typeof Scram;
   readonly #failures = new Map<string, { score: number; at: number }>();
   /** Failed authentications seen (tests, metrics). */
   failedAttempts = 0;
@@ -180,6 +184,8 @@ export class AuthHook implements BrokerHook {
 
     let passwords: PasswordFile | null = null;
     if (settings.passwordFile !== null) {
+      const { PasswordFile } = await import("./password_file.ts");
+      this.#scram ??= await import("./scram.ts");
       try {
         passwords = await PasswordFile.load(settings.passwordFile);
         for (const p of passwords.problems) {
@@ -426,12 +432,14 @@ export class AuthHook implements BrokerHook {
   }
 
   startEnhancedAuth(ctx: EnhancedAuthContext): EnhancedAuthExchange | undefined {
-    const mechanism = SCRAM_MECHANISMS.find((m) => m === ctx.method);
     const s = this.#state;
-    if (mechanism === undefined || s.passwords === null) return undefined;
+    const scramModule = this.#scram;
+    if (s.passwords === null || scramModule === undefined) return undefined;
+    const mechanism = scramModule.SCRAM_MECHANISMS.find((m) => m === ctx.method);
+    if (mechanism === undefined) return undefined;
     const passwords = s.passwords;
     const refused = this.#connectRule(ctx.clientId, ctx.link.remoteAddress);
-    const scram = new ScramServer(mechanism as ScramMechanism, {
+    const scram = new scramModule.ScramServer(mechanism as ScramMechanism, {
       lookup: (user) => passwords.scram(user, mechanism),
     });
     return {

@@ -24,8 +24,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-
 export type HttpOnError = "deny" | "allow" | "next";
 export const HTTP_ON_ERROR: readonly HttpOnError[] = ["deny", "allow", "next"];
 
@@ -62,6 +60,20 @@ export interface HttpAclRequest {
 
 const CACHE_MAX = 10_000;
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * The cache key of a CONNECT: a SHA-256 of the request body (WebCrypto: node:crypto would cost
+ * every broker ~5 MB of RSS at start-up, HTTP hook or not), never the password itself.
+ */
+async function connectKey(body: unknown): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", encoder.encode(JSON.stringify(body))),
+  );
+  let bin = "";
+  for (const b of digest) bin += String.fromCharCode(b);
+  return "c\0" + btoa(bin);
+}
 
 /** Parses and checks the `auth_http:` mapping; throws an Error naming the bad key. */
 export function parseHttpAuthSettings(value: unknown, key = "auth_http"): HttpAuthSettings | null {
@@ -149,10 +161,7 @@ export class HttpAuthClient {
     };
     if (req.username !== undefined) body.username = req.username;
     if (req.password !== undefined) body.password = decoder.decode(req.password);
-    const key = "c\0" + createHash("sha256").update(JSON.stringify(body)).digest("base64");
-    const cached = this.#cached(key);
-    if (cached) return Promise.resolve(cached);
-    return this.#ask(url, body, key);
+    return connectKey(body).then((key) => this.#cached(key) ?? this.#ask(url, body, key));
   }
 
   /** Asks acl_url; undefined when none is configured; sync when the answer is cached. */
