@@ -26,7 +26,8 @@
  *
  * @module
  */
-import { isMap, isScalar, isSeq, type Node, type YAMLMap, type YAMLSeq } from "yaml";
+import type { Node, YAMLMap, YAMLSeq } from "yaml";
+import { isMap, isScalar, isSeq } from "../config/yaml.ts";
 import { topicFilterProblem } from "../codec/topic.ts";
 import { describeValue } from "../config/errors.ts";
 import { suggest } from "../config/suggest.ts";

@@ -7,25 +7,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { startBroker } from "../../mod.ts";
-import {
-  ConfigError,
-  type ConfigFlags,
-  configToYaml,
-  FLAG_NAMES,
-  formatIssue,
-  loadConfig,
-} from "../config/mod.ts";
+// The broker (mod.ts), the YAML library and the password hashing (node:crypto) are imported by
+// the commands that use them, so that `edgemq start` without a config file loads no more than
+// it runs.
+import { ConfigError, formatIssue } from "../config/errors.ts";
+import { type ConfigFlags, FLAG_NAMES, loadConfig } from "../config/load.ts";
+import { configToYaml } from "../config/dump.ts";
+import { loadYaml } from "../config/yaml.ts";
 import { suggest } from "../config/suggest.ts";
 import { CHECK_CONFIG_HELP, MAIN_HELP, PASSWD_HELP, START_HELP, VERSION_HELP } from "./help.ts";
-import {
-  checkUsername,
-  HASH_METHODS,
-  type HashMethod,
-  hashWith,
-  updatePasswordText,
-  writePasswordFile,
-} from "./passwd.ts";
+import type { HashMethod } from "./passwd.ts";
 import { runStart, type StartBroker } from "./start.ts";
 import { VERSION } from "./version.ts";
 
@@ -133,7 +124,7 @@ async function cmdStart(args: string[], io: CliIO): Promise<number> {
   });
 }
 
-function cmdCheckConfig(args: string[], io: CliIO): number {
+async function cmdCheckConfig(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parse("check-config", args, {
     help: { type: "boolean", short: "h" },
   }, 1);
@@ -143,6 +134,7 @@ function cmdCheckConfig(args: string[], io: CliIO): number {
   }
   const file = positionals[0];
   if (!file) throw new UsageError("check-config", "missing FILE (edgemq check-config FILE)");
+  await loadYaml();
   try {
     const config = loadConfig({ file, env: io.env });
     io.out(`# ${file}: valid; effective configuration:\n`);
@@ -167,6 +159,8 @@ async function cmdPasswd(args: string[], io: CliIO): Promise<number> {
     io.out(PASSWD_HELP);
     return 0;
   }
+  const { checkUsername, HASH_METHODS, hashWith, updatePasswordText, writePasswordFile } =
+    await import("./passwd.ts");
   const [file, user] = positionals;
   if (!file || !user) {
     throw new UsageError("passwd", "expected FILE and USER (edgemq passwd FILE USER)");
@@ -268,7 +262,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
       case "start":
         return await cmdStart(rest, io);
       case "check-config":
-        return cmdCheckConfig(rest, io);
+        return await cmdCheckConfig(rest, io);
       case "passwd":
         return await cmdPasswd(rest, io);
       case "version":
@@ -322,7 +316,7 @@ if (import.meta.main) {
     out: (t) => writeAll(Deno.stdout, t),
     err: (t) => writeAll(Deno.stderr, t),
     env: Deno.env.toObject(),
-    startBroker: () => Promise.resolve(startBroker as unknown as StartBroker),
+    startBroker: () => import("../../mod.ts").then((m) => m.startBroker as unknown as StartBroker),
     readStdin: readAllStdin,
   });
   Deno.exit(code);

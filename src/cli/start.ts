@@ -8,16 +8,13 @@
  * - systemd: READY=1 once every listener is up, WATCHDOG=1 pings, STOPPING=1 on shutdown.
  */
 import { getLogger } from "@logtape/logtape";
-import {
-  type AuthSettings,
-  type BrokerSettings,
-  type Config,
-  ConfigError,
-  type ConfigFlags,
-  diffConfig,
-  formatIssue,
-  loadConfig,
-} from "../config/mod.ts";
+// The config modules one by one, not src/config/mod.ts: the YAML library is imported only when
+// there is a config file to read (src/config/yaml.ts).
+import type { AuthSettings, BrokerSettings, Config } from "../config/schema.ts";
+import { ConfigError, formatIssue } from "../config/errors.ts";
+import { type ConfigFlags, loadConfig } from "../config/load.ts";
+import { diffConfig } from "../config/dump.ts";
+import { loadYaml } from "../config/yaml.ts";
 import { type LogController, type LogSettings, setupLogging } from "../log/logging.ts";
 import { httpServerOptions } from "../config/http_section.ts";
 import type { ReloadResult } from "../http/api.ts";
@@ -129,6 +126,7 @@ export async function runStart(deps: StartDeps): Promise<number> {
   const configFile = deps.configFile;
 
   let config: Config;
+  if (configFile !== undefined) await loadYaml();
   try {
     config = loadConfig({ file: configFile, env, flags: deps.flags });
   } catch (e) {

@@ -1,5 +1,5 @@
 /** The effective configuration as the file would spell it (check-config output, reload diffs). */
-import { stringify } from "yaml";
+import { stringify } from "./yaml.ts";
 import { type Config, getProp, KEYS } from "./schema.ts";
 import { formatSize } from "./units.ts";
 import { httpToObject } from "./http_section.ts";

@@ -17,7 +17,8 @@
  *   max_body_size: 1MB
  * ```
  */
-import { isMap, isScalar, isSeq, type Node, type YAMLMap } from "yaml";
+import type { Node, YAMLMap } from "yaml";
+import { isMap, isScalar, isSeq } from "./yaml.ts";
 import { isLoopbackHost } from "../http/auth.ts";
 import type { HttpServerOptions } from "../http/server.ts";
 import type { ConfigIssue } from "./errors.ts";

@@ -2,17 +2,8 @@
  * loadConfig: defaults < config file < environment (EDGEMQ_…) < command-line flags, validated
  * against the schema in one pass that collects every problem before throwing one ConfigError.
  */
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-  type Scalar,
-  type YAMLMap,
-} from "yaml";
+import type { Node, Scalar, YAMLMap } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, newLineCounter, parseDocument } from "./yaml.ts";
 import { ConfigError, type ConfigIssue, describeValue, type IssueSource } from "./errors.ts";
 import {
   type Config,
@@ -71,7 +62,10 @@ export interface LoadConfigOptions {
 
 type Located = { line?: number; col?: number };
 
-/** Loads and validates; throws ConfigError listing every problem. */
+/**
+ * Loads and validates; throws ConfigError listing every problem. With a file or text, the YAML
+ * library must be loaded: src/config/mod.ts loads it, otherwise `await loadYaml()` (./yaml.ts).
+ */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const issues: ConfigIssue[] = [];
   const config = defaultConfig();
@@ -168,7 +162,7 @@ function coerce(
 // File
 
 function applyFile(config: Config, file: string, text: string, issues: ConfigIssue[]): void {
-  const lineCounter = new LineCounter();
+  const lineCounter = newLineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (node: Node | null | undefined): Located => {
     const offset = node?.range?.[0];
