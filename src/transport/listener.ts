@@ -9,7 +9,8 @@ import type { ProtocolVersion } from "../codec/packets.ts";
 import type { Broker } from "../broker/broker.ts";
 import { ConnectionLimit, type LinkSettings, type ListenerBase } from "./connection.ts";
 import { TcpListener } from "./tcp.ts";
-import { openTlsListener, type TlsOptions } from "./tls.ts";
+// tls.ts (and node:tls, +5 MB RSS) is imported when a tls / wss listener is opened.
+import type { TlsOptions } from "./tls.ts";
 
 export type ListenerType = "tcp" | "tls" | "ws" | "wss";
 
@@ -127,6 +128,7 @@ export async function openListener(
   if (type === "tcp" || type === "ws") {
     l = new TcpListener(broker, common, settings, global);
   } else {
+    const { openTlsListener } = await import("./tls.ts");
     l = await openTlsListener(
       broker,
       { ...common, tls: o.tls as TlsOptions },

@@ -25,7 +25,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import tls from "node:tls";
+// Types only: node:tls (+5 MB RSS) is imported when a listener needs it (NodeTlsListener.open).
+import type tls from "node:tls";
 import type { Broker } from "../broker/broker.ts";
 import {
   type ByteStream,
@@ -379,7 +380,8 @@ class NodeTlsListener extends ListenerBase implements TlsListenerLike {
     global?: ConnectionLimit,
   ): Promise<NodeTlsListener> {
     const requireCert = opts.tls.requireClientCert === true;
-    const server = tls.createServer({
+    const { createServer } = await import("node:tls");
+    const server = createServer({
       ...NodeTlsListener.contextOptions(opts.tls, pem),
       requestCert: requireCert,
       rejectUnauthorized: requireCert,
