@@ -158,6 +158,11 @@ export interface StartOptions extends Partial<BrokerOptions> {
   /** Check of the database at start: `"quick"` (default), `"integrity"`, `"none"`. */
   storeStartupCheck?: "quick" | "integrity" | "none";
   /**
+   * SQLite commits in a worker thread, off the event loop (default true where `Worker`
+   * exists); false commits on the main thread, which then waits for every fsync.
+   */
+  storeWorker?: boolean;
+  /**
    * Cap on the bytes held in the store (messages, retained, wills). Beyond it QoS 1/2 PUBLISH
    * are refused (MQTT 5: 0x97; 3.1.1: disconnected) and messages for offline sessions dropped
    * (counted). Default: none.
@@ -258,6 +263,7 @@ function openStore(options: StartOptions, now: () => number): Store | undefined 
     synchronous: options.storeSynchronous ?? "full",
     onCorrupt: onCorrupt === "refuse" ? "refuse" : "moveAside",
     startupCheck: options.storeStartupCheck ?? "quick",
+    worker: options.storeWorker,
   });
 }
 
@@ -275,6 +281,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     storeSynchronous: _sync,
     onCorrupt: _onCorrupt,
     storeStartupCheck: _check,
+    storeWorker: _worker,
     maxStoredBytes: _max,
     storeLogger: _logger,
     http: httpOptions,

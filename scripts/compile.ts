@@ -33,8 +33,13 @@ export const PERMISSION_FLAGS = [
   "--allow-env",
 ];
 export const UNSTABLE_FLAGS = ["--unstable-net"];
-/** Files embedded besides the module graph (none so far). */
-export const INCLUDES: string[] = [];
+/**
+ * Files embedded besides the module graph: the SQLite store worker, started with
+ * `new Worker(new URL("./sqlite_worker.ts", import.meta.url))`, which deno compile does not
+ * follow by itself ("code for workers is not included in the compiled executable by default";
+ * docs.deno.com/runtime/reference/cli/compile, "Workers").
+ */
+export const INCLUDES: string[] = ["src/store/sqlite_worker.ts"];
 
 const ENTRY = "src/cli/main.ts";
 const HELP = `Usage: deno task compile [--target TARGET]... [--out-dir DIR] [--dry-run]

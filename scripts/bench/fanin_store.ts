@@ -6,10 +6,14 @@
  * 2. QoS 1 fan-in: P publishers (clean) send QoS 1 with W unacknowledged each to `bench/<i>`; one
  *    persistent subscriber (clean session 0) takes `bench/#` at QoS 1 and acks everything. The
  *    broker runs as a child process, once per store: none (no dataDir), memory (MemoryStore,
- *    same group commit), SQLite synchronous=full and =normal. PUBACKs/s and deliveries/s.
+ *    same group commit), SQLite synchronous=full and =normal (commits in the store worker), and
+ *    on request the same inline on the main thread (`full-inline`, `normal-inline`:
+ *    `storeWorker: false`). PUBACKs/s and deliveries/s; with BENCH_STORE_STATS=1 the store's
+ *    commits, ops per commit and commit latency.
  *
  * Usage: deno run -A scripts/bench/fanin_store.ts [--ms=3000] [--publishers=4] [--window=100]
  *        [--payload=64] [--messages=100000] [--sessions=1000] [--only=startup|fanin]
+ *        [--stores=none,memory,full,normal,full-inline,normal-inline]
  * (The same file is the broker child: `--serve=<store> --dataDir=<dir>`.)
  *
  * @module
@@ -27,6 +31,7 @@ interface Options {
   messages: number;
   sessions: number;
   only: string;
+  stores: string;
 }
 
 function parseArgs(args: string[]): Options {
@@ -38,12 +43,13 @@ function parseArgs(args: string[]): Options {
     messages: 100_000,
     sessions: 1000,
     only: "",
+    stores: "none,memory,full,normal",
   };
   for (const a of args) {
     const m = /^--(\w+)=(.+)$/.exec(a);
     if (m === null || !(m[1] in o)) continue;
     const k = m[1] as keyof Options;
-    if (k === "only") o.only = m[2];
+    if (k === "only" || k === "stores") o[k] = m[2];
     else o[k] = Number(m[2]);
   }
   return o;
@@ -142,13 +148,14 @@ async function startup(o: Options): Promise<void> {
 
 // --- 2. QoS 1 fan-in -------------------------------------------------------------------------
 
-/** The broker child: `--serve=none|memory|full|normal|off --dataDir=DIR`. */
+/** The broker child: `--serve=none|memory|full|normal|off[-inline] --dataDir=DIR`. */
 async function serve(kind: string, dataDir: string): Promise<void> {
-  const store = kind === "none"
-    ? {}
-    : kind === "memory"
-    ? { store: "memory" as const }
-    : { dataDir, storeSynchronous: kind as SynchronousMode };
+  const inline = kind.endsWith("-inline");
+  const store = kind === "none" ? {} : kind === "memory" ? { store: "memory" as const } : {
+    dataDir,
+    storeSynchronous: kind.replace("-inline", "") as SynchronousMode,
+    storeWorker: !inline,
+  };
   const running = await startBroker({
     listeners: [{ host: "127.0.0.1", port: 0 }],
     sysInterval: 0,
@@ -299,22 +306,27 @@ export async function run(args: string[]): Promise<void> {
         `subscriber (${o.ms} ms per store)`,
     );
     console.log("");
-    console.log("| store | PUBACKs/s | delivered/s | vs no store |");
-    console.log("|---|---|---|---|");
+    console.log("| store | PUBACKs/s | delivered/s | vs no store | vs memory |");
+    console.log("|---|---|---|---|---|");
     let base = 0;
-    for (const kind of ["none", "memory", "full", "normal"]) {
+    let memory = 0;
+    for (const kind of o.stores.split(",")) {
       const r = await fanin(kind, o);
       const rate = r.acks / r.ms * 1000;
       if (kind === "none") base = rate;
+      if (kind === "memory") memory = rate;
       const name = kind === "none"
         ? "none (no dataDir)"
         : kind === "memory"
         ? "memory (MemoryStore)"
-        : `sqlite synchronous=${kind}`;
+        : kind.endsWith("-inline")
+        ? `sqlite synchronous=${kind.replace("-inline", "")}, inline`
+        : `sqlite synchronous=${kind}, worker`;
+      const pct = (x: number) => x > 0 ? `${(rate / x * 100).toFixed(0)} %` : "";
       console.log(
-        `| ${name} | ${fmt(rate)} | ${fmt(r.delivered / r.ms * 1000)} | ${
-          (rate / base * 100).toFixed(0)
-        } % |`,
+        `| ${name} | ${fmt(rate)} | ${fmt(r.delivered / r.ms * 1000)} | ${pct(base)} | ${
+          pct(memory)
+        } |`,
       );
     }
   }

@@ -62,6 +62,38 @@ export interface Backend {
   /** One bridge's queue in sequence order. */
   loadBridgeQueue(bridge: string): QueuedBridgeMessage[];
   close(): void;
+  /**
+   * Optional: commits a batch off the event loop (the store worker). `done` is called once,
+   * always asynchronously, with the bytes freed or the error. The store keeps at most one batch
+   * submitted; {@link commit} (used by load) must queue behind it. The ops are handed over.
+   */
+  submit?(ops: Op[], done: (freed: number, error: Error | null) => void): void;
+}
+
+/** Upper bounds (seconds) of the commit-latency histogram buckets (+Inf is added). */
+export const COMMIT_LATENCY_BOUNDS: readonly number[] = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+];
+
+/** A batch taken from the buffer: committed, or waiting for an earlier one to finish. */
+interface Batch {
+  ops: number;
+  added: number;
+  callbacks: DurableCallback[];
+  /** The commit has finished (or there was nothing to commit). */
+  done: boolean;
+  freed: number;
+  error: Error | null;
 }
 
 const LATENCY_WINDOW = 1024;
@@ -101,6 +133,17 @@ export class BufferedStore implements Store {
   #closed = false;
   /** Payload copies made in this batch, so a fan-out copies a payload once. */
   #copies = new Map<Uint8Array, Uint8Array>();
+  /** Batches taken from the buffer whose callbacks have not run yet, in order. */
+  #batches: Batch[] = [];
+  /** Bytes added by the batches in {@link #batches}. */
+  #batchedAdded = 0;
+  /** Ops in {@link #batches} not committed yet. */
+  #batchedOps = 0;
+  /** A batch is submitted to the backend and not finished (at most one). */
+  #submitted = false;
+  /** Resolved when nothing is buffered, submitted or waiting any more (close). */
+  #idle: PromiseWithResolvers<void> | undefined;
+  #closing: Promise<void> | undefined;
 
   #commits = 0;
   #failed = 0;
@@ -111,6 +154,8 @@ export class BufferedStore implements Store {
   #latencySum = 0;
   #latencyMax = 0;
   #lastLatency = 0;
+  /** Non-cumulative counts per bucket of COMMIT_LATENCY_BOUNDS, +Inf last. */
+  #buckets = new Float64Array(COMMIT_LATENCY_BOUNDS.length + 1);
 
   constructor(backend: Backend, options: StoreOptions = {}) {
     this.#backend = backend;
@@ -133,14 +178,16 @@ export class BufferedStore implements Store {
   }
 
   #schedule(): void {
-    if (this.#scheduled) return;
+    // While a batch is submitted, its completion takes the next batch.
+    if (this.#scheduled || this.#submitted) return;
     this.#scheduled = true;
     setImmediate(this.#onTurnEnd);
   }
 
   #onTurnEnd = (): void => {
-    if (!this.#scheduled) return; // committed synchronously meanwhile (load/close)
-    this.#commitNow();
+    if (!this.#scheduled) return; // taken meanwhile (load/close/a finished submit)
+    this.#scheduled = false;
+    if (!this.#submitted) this.#dispatch(false);
   };
 
   #copy(payload: Uint8Array): Uint8Array {
@@ -167,7 +214,7 @@ export class BufferedStore implements Store {
 
   /** Reserves `size` bytes, or counts a refusal. */
   #reserve(size: number): boolean {
-    if (this.#committedBytes + this.#pendingAdded + size > this.#maxBytes) {
+    if (this.#committedBytes + this.#batchedAdded + this.#pendingAdded + size > this.#maxBytes) {
       this.#rejected++;
       return false;
     }
@@ -175,7 +222,12 @@ export class BufferedStore implements Store {
     return true;
   }
 
-  #commitNow(): void {
+  /**
+   * Takes the buffered ops and callbacks as one batch and commits it: submitted to the backend
+   * (off the event loop) when it can, else (`sync`, or an inline backend) right here. Callbacks
+   * run in batch order, once the batch and every earlier one has finished.
+   */
+  #dispatch(sync: boolean): void {
     this.#scheduled = false;
     const ops = this.#pending;
     const callbacks = this.#callbacks;
@@ -184,25 +236,87 @@ export class BufferedStore implements Store {
     this.#callbacks = [];
     this.#pendingAdded = 0;
     this.#copies.clear();
-    let error: Error | null = null;
-    if (ops.length > 0) {
+    if (ops.length === 0 && this.#batches.length === 0) {
+      this.#runCallbacks(callbacks, null);
+      this.#checkIdle();
+      return;
+    }
+    const batch: Batch = { ops: ops.length, added, callbacks, done: false, freed: 0, error: null };
+    this.#batches.push(batch);
+    this.#batchedAdded += added;
+    this.#batchedOps += ops.length;
+    if (ops.length === 0) {
+      batch.done = true; // nothing to commit: waits for the batches before it only
+    } else if (this.#backend.submit !== undefined && !sync) {
+      try {
+        // Injected faults are decided here, on the caller's thread, before anything is sent.
+        this.#fault?.beforeCommit(ops.length);
+      } catch (e) {
+        this.#finish(batch, 0, e, 0);
+        this.#drain();
+        return;
+      }
+      this.#submitted = true;
+      const t0 = performance.now();
+      this.#backend.submit(ops, (freed, error) => {
+        this.#submitted = false;
+        this.#finish(batch, freed, error, performance.now() - t0);
+        this.#drain();
+        // What was buffered meanwhile is the next batch (group commit under load).
+        if (
+          (this.#pending.length > 0 || this.#callbacks.length > 0) && !this.#submitted
+        ) this.#dispatch(false);
+      });
+      return;
+    } else {
       const t0 = performance.now();
       try {
         const freed = this.#backend.commit(ops, this.#fault);
-        this.#committedBytes += added - freed;
-        this.#commits++;
-        this.#opsCommitted += ops.length;
-        this.#recordLatency(performance.now() - t0);
+        this.#finish(batch, freed, null, performance.now() - t0);
       } catch (e) {
-        this.#failed++;
-        const cause = e instanceof Error ? e : new Error(String(e));
-        error = new StoreCommitError(
-          `commit of ${ops.length} writes failed, nothing of it was stored: ${cause.message}`,
-          { cause },
-        );
-        this.#logger.error(error.message);
+        this.#finish(batch, 0, e, 0);
       }
     }
+    this.#drain();
+  }
+
+  #finish(batch: Batch, freed: number, error: unknown, ms: number): void {
+    batch.done = true;
+    if (error === null) {
+      batch.freed = freed;
+      this.#recordLatency(ms);
+      return;
+    }
+    const cause = error instanceof Error ? error : new Error(String(error));
+    batch.error = new StoreCommitError(
+      `commit of ${batch.ops} writes failed, nothing of it was stored: ${cause.message}`,
+      { cause },
+    );
+  }
+
+  /** Accounts for and calls back the finished batches at the head of the queue. */
+  #drain(): void {
+    const batches = this.#batches;
+    while (batches.length > 0 && batches[0].done) {
+      const batch = batches.shift()!;
+      this.#batchedAdded -= batch.added;
+      this.#batchedOps -= batch.ops;
+      if (batch.ops > 0) {
+        if (batch.error === null) {
+          this.#committedBytes += batch.added - batch.freed;
+          this.#commits++;
+          this.#opsCommitted += batch.ops;
+        } else {
+          this.#failed++;
+          this.#logger.error(batch.error.message);
+        }
+      }
+      this.#runCallbacks(batch.callbacks, batch.error);
+    }
+    this.#checkIdle();
+  }
+
+  #runCallbacks(callbacks: DurableCallback[], error: Error | null): void {
     for (const cb of callbacks) {
       try {
         cb(error);
@@ -212,19 +326,38 @@ export class BufferedStore implements Store {
     }
   }
 
+  #checkIdle(): void {
+    if (
+      this.#idle !== undefined && this.#batches.length === 0 && !this.#submitted &&
+      this.#pending.length === 0 && this.#callbacks.length === 0
+    ) {
+      this.#idle.resolve();
+      this.#idle = undefined;
+    }
+  }
+
+  /** Commits what is buffered before a synchronous read (queued behind a submitted batch). */
+  #commitBeforeRead(): void {
+    if (this.#pending.length > 0 || this.#callbacks.length > 0) this.#dispatch(true);
+  }
+
   #recordLatency(ms: number): void {
     this.#latencies[this.#latencyCount % LATENCY_WINDOW] = ms;
     this.#latencyCount++;
     this.#latencySum += ms;
     this.#lastLatency = ms;
     if (ms > this.#latencyMax) this.#latencyMax = ms;
+    const sec = ms / 1000;
+    let i = 0;
+    while (i < COMMIT_LATENCY_BOUNDS.length && sec > COMMIT_LATENCY_BOUNDS[i]) i++;
+    this.#buckets[i]++;
   }
 
   // --- Store ------------------------------------------------------------------------------------
 
   load(): LoadedState {
     if (this.#closed) throw new StoreClosedError("load");
-    if (this.#pending.length > 0 || this.#callbacks.length > 0) this.#commitNow();
+    this.#commitBeforeRead();
     const raw = this.#backend.loadRaw();
     const now = this.#now();
     const cleanup: Op[] = [];
@@ -392,7 +525,7 @@ export class BufferedStore implements Store {
 
   loadBridgeQueue(bridge: string): QueuedBridgeMessage[] {
     if (this.#closed) throw new StoreClosedError("loadBridgeQueue");
-    if (this.#pending.length > 0 || this.#callbacks.length > 0) this.#commitNow();
+    this.#commitBeforeRead();
     return this.#backend.loadBridgeQueue(bridge);
   }
 
@@ -403,7 +536,8 @@ export class BufferedStore implements Store {
   }
 
   hasRoom(bytes: number): boolean {
-    return this.#committedBytes + this.#pendingAdded + bytes <= this.#maxBytes;
+    return this.#committedBytes + this.#batchedAdded + this.#pendingAdded + bytes <=
+      this.#maxBytes;
   }
 
   flush(): Promise<void> {
@@ -420,23 +554,50 @@ export class BufferedStore implements Store {
       commits: this.#commits,
       failedCommits: this.#failed,
       opsCommitted: this.#opsCommitted,
-      pendingOps: this.#pending.length,
+      pendingOps: this.#pending.length + this.#batchedOps,
       lastCommitMs: this.#lastLatency,
       avgCommitMs: this.#latencyCount === 0 ? 0 : this.#latencySum / this.#latencyCount,
       p50CommitMs: pct(0.5),
       p99CommitMs: pct(0.99),
       maxCommitMs: this.#latencyMax,
-      storedBytes: this.#committedBytes + this.#pendingAdded,
+      storedBytes: this.#committedBytes + this.#batchedAdded + this.#pendingAdded,
       maxStoredBytes: this.#maxBytes,
       rejectedWrites: this.#rejected,
+      commitLatencyBuckets: this.#cumulativeBuckets(),
+      commitLatencySum: this.#latencySum / 1000,
+      commitLatencyCount: this.#latencyCount,
     };
   }
 
+  #cumulativeBuckets(): { le: number; count: number }[] {
+    const out: { le: number; count: number }[] = [];
+    let sum = 0;
+    for (let i = 0; i <= COMMIT_LATENCY_BOUNDS.length; i++) {
+      sum += this.#buckets[i];
+      out.push({
+        le: i < COMMIT_LATENCY_BOUNDS.length ? COMMIT_LATENCY_BOUNDS[i] : Infinity,
+        count: sum,
+      });
+    }
+    return out;
+  }
+
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    if (this.#pending.length > 0 || this.#callbacks.length > 0) this.#commitNow();
+    if (this.#closing !== undefined) return this.#closing;
+    if (this.#backend.submit === undefined) {
+      // Inline backend: everything is committed right here.
+      this.#commitBeforeRead();
+      this.#closed = true;
+      this.#backend.close();
+      this.#closing = Promise.resolve();
+      return this.#closing;
+    }
     this.#closed = true;
-    this.#backend.close();
-    return Promise.resolve();
+    this.#idle = Promise.withResolvers<void>();
+    const idle = this.#idle.promise;
+    if (!this.#submitted) this.#dispatch(false);
+    this.#checkIdle();
+    this.#closing = idle.then(() => this.#backend.close());
+    return this.#closing;
   }
 }

@@ -7,7 +7,9 @@
  * The broker keeps its live state in memory and tells the store about every change with
  * synchronous, fire-and-forget mutation calls (`putSession`, `enqueue`, `ack`, ...). The store
  * buffers them and commits everything buffered during one event-loop turn as one transaction
- * (group commit), at the end of that turn. Reading back happens once, at start-up, with
+ * (group commit), at the end of that turn. The SQLite store commits in a worker thread, off the
+ * event loop, with at most one batch in flight: what is buffered while it commits becomes the
+ * next batch, so batches grow with the load. Reading back happens once, at start-up, with
  * {@link Store.load}.
  *
  * A mutation is *durable* once the commit that holds it has succeeded. To act on that (send
@@ -172,9 +174,12 @@ export interface StoreStats {
   failedCommits: number;
   /** Mutations committed. */
   opsCommitted: number;
-  /** Mutations buffered, not committed yet. */
+  /** Mutations buffered or being committed, not committed yet. */
   pendingOps: number;
-  /** Latency of commits in ms (over the last 1024 commits). */
+  /**
+   * Latency of successful commits in ms (over the last 1024 commits): from the moment the batch
+   * is handed to the database (the store worker, or inline) until it is durable.
+   */
   lastCommitMs: number;
   avgCommitMs: number;
   p50CommitMs: number;
@@ -186,6 +191,16 @@ export interface StoreStats {
   maxStoredBytes: number;
   /** Writes refused because of maxStoredBytes. */
   rejectedWrites: number;
+  /**
+   * Histogram of the same commit latencies since start, in seconds, for Prometheus: cumulative
+   * counts of commits that took at most `le` seconds, `le` ascending (0.0005 … 1), the last
+   * bucket `le: Infinity` (+Inf, = commitLatencyCount).
+   */
+  commitLatencyBuckets: { le: number; count: number }[];
+  /** Sum of all commit latencies since start, in seconds. */
+  commitLatencySum: number;
+  /** Number of commits measured (= successful commits). */
+  commitLatencyCount: number;
 }
 
 /** Called once the commit holding all earlier mutations has finished; `error` is null on success. */

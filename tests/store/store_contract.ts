@@ -654,6 +654,62 @@ export function storeContract(factory: StoreFactory): void {
     }
   });
 
+  test("stats: commit latencies as a cumulative histogram (seconds, +Inf last) with sum and count", async ({ open }) => {
+    const s = open();
+    const empty = s.stats;
+    assert.equal(empty.commitLatencyCount, 0);
+    assert.equal(empty.commitLatencySum, 0);
+    assert.ok(empty.commitLatencyBuckets.every((b) => b.count === 0));
+    s.putSession(session("a"));
+    for (let i = 0; i < 5; i++) {
+      s.enqueue("a", msg("t", `${i}`));
+      await s.flush();
+    }
+    const st = s.stats;
+    assert.equal(st.commitLatencyCount, 5);
+    assert.equal(st.commitLatencyCount, st.commits);
+    assert.ok(st.commitLatencySum > 0 && st.commitLatencySum < 60);
+    const les = st.commitLatencyBuckets.map((b) => b.le);
+    assert.deepEqual(les.slice(0, 3), [0.0005, 0.001, 0.0025]);
+    assert.ok(les.includes(1));
+    assert.equal(les.at(-1), Infinity);
+    for (let i = 1; i < les.length; i++) {
+      assert.ok(les[i] > les[i - 1], "le ascending");
+      assert.ok(st.commitLatencyBuckets[i].count >= st.commitLatencyBuckets[i - 1].count);
+    }
+    assert.equal(st.commitLatencyBuckets.at(-1)!.count, 5, "+Inf counts every commit");
+  });
+
+  test("writes and callbacks made while a batch commits: later batches, callbacks in order, load sees all", async ({ open }) => {
+    const s = open();
+    s.putSession(session("a"));
+    const big = new Uint8Array(1000);
+    for (let i = 0; i < 2000; i++) s.enqueue("a", msg("t", big));
+    const order: string[] = [];
+    s.afterDurable((e) => order.push(`big:${e}`));
+    await turn(); // the big batch is now committing (or committed, for an inline store)
+    for (let k = 0; k < 3; k++) {
+      s.enqueue("a", msg("t", `small${k}`));
+      s.afterDurable((e) => order.push(`small${k}:${e}`));
+      await turn();
+    }
+    s.enqueue("a", msg("t", "last"));
+    s.afterDurable((e) => order.push(`last:${e}`));
+    const state = s.load(); // commits what is pending first, after the batch in progress
+    assert.equal(find(state.sessions, "a").messages.length, 2004);
+    assert.equal(text(find(state.sessions, "a").messages.at(-1)!.payload), "last");
+    await s.flush();
+    assert.deepEqual(order, [
+      "big:null",
+      "small0:null",
+      "small1:null",
+      "small2:null",
+      "last:null",
+    ]);
+    assert.equal(s.stats.pendingOps, 0);
+    assert.equal(s.stats.opsCommitted, 2005);
+  });
+
   test(
     "load drops what has expired: sessions, queued messages, retained; keeps in-flight ones",
     async ({ open, reopen }) => {
