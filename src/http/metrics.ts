@@ -15,7 +15,7 @@ import type { StoreStats } from "../store/store.ts";
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 type Labels = Record<string, string>;
-type Sample = [labels: Labels | undefined, value: number, suffix?: string];
+export type Sample = [labels: Labels | undefined, value: number, suffix?: string];
 
 /** Builds an exposition, one metric family at a time. */
 export class Exposition {
@@ -53,6 +53,23 @@ function formatValue(v: number): string {
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
   return String(v);
+}
+
+/**
+ * The samples of a histogram without labels: `_bucket{le}` (cumulative, `le` ascending, ending
+ * with `+Inf` = the count, added when the buckets lack it), `_sum` and `_count`.
+ */
+export function histogramSamples(
+  buckets: readonly { le: number; count: number }[],
+  sum: number,
+  count: number,
+): Sample[] {
+  const out: Sample[] = [...buckets]
+    .sort((a, b) => a.le - b.le)
+    .map((b) => [{ le: formatValue(b.le) }, b.count, "_bucket"]);
+  if (buckets.every((b) => b.le !== Infinity)) out.push([{ le: "+Inf" }, count, "_bucket"]);
+  out.push([undefined, sum, "_sum"], [undefined, count, "_count"]);
+  return out;
 }
 
 /** What the metrics are read from. */
@@ -275,14 +292,10 @@ export function renderMetrics(src: MetricsSources): string {
     );
     e.family(
       "edgemq_store_commit_duration_seconds",
-      "summary",
-      "Duration of store commits over the last 1024 commits (quantile 1 = maximum).",
-      [
-        [{ quantile: "0.5" }, st.p50CommitMs / 1000],
-        [{ quantile: "0.99" }, st.p99CommitMs / 1000],
-        [{ quantile: "1" }, st.maxCommitMs / 1000],
-        [undefined, st.commits, "_count"],
-      ],
+      "histogram",
+      "Duration of successful store commits since start, from the batch handed to the " +
+        "database until it is durable.",
+      histogramSamples(st.commitLatencyBuckets, st.commitLatencySum, st.commitLatencyCount),
     );
     e.family(
       "edgemq_store_bytes",

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { startBroker } from "../../mod.ts";
 import { closeClient, connectClient, publish, subscribe } from "../helpers/mqtt_client.ts";
-import { BRIDGE_DROP_REASONS } from "../../src/http/metrics.ts";
+import { BRIDGE_DROP_REASONS, Exposition, histogramSamples } from "../../src/http/metrics.ts";
 import { ApiFixture } from "./helpers.ts";
 import { FakeLink } from "../broker/harness.ts";
 import type { StoreStats } from "../../src/store/store.ts";
@@ -88,7 +88,7 @@ Deno.test("dropped messages are counted by reason", () => {
   assert.equal(value(fam, "edgemq_messages_queued"), 1);
 });
 
-Deno.test("with a store, commit latency is exported as a summary in seconds", () => {
+Deno.test("with a store, commit latency is a Prometheus histogram in seconds", () => {
   const stats: StoreStats = {
     commits: 10,
     failedCommits: 1,
@@ -102,15 +102,93 @@ Deno.test("with a store, commit latency is exported as a summary in seconds", ()
     storedBytes: 1000,
     maxStoredBytes: Infinity,
     rejectedWrites: 0,
+    commitLatencyBuckets: [
+      { le: 0.0005, count: 0 },
+      { le: 0.001, count: 2 },
+      { le: 0.005, count: 7 },
+      { le: 0.01, count: 9 },
+      { le: 1, count: 10 },
+      { le: Infinity, count: 10 },
+    ],
+    commitLatencySum: 0.0312,
+    commitLatencyCount: 10,
   };
   const f = new ApiFixture({ store: { stats } });
-  const fam = parseExposition(f.api.metrics());
-  assert.equal(fam.get("edgemq_store_commit_duration_seconds")!.type, "summary");
-  assert.equal(value(fam, "edgemq_store_commit_duration_seconds", { quantile: "0.99" }), 0.008);
+  const text = f.api.metrics();
+  const fam = parseExposition(text); // checks le order, cumulative counts, +Inf = _count, _sum
+  const h = fam.get("edgemq_store_commit_duration_seconds")!;
+  assert.equal(h.type, "histogram");
+  assert.deepEqual(
+    h.samples.filter((s) => s.name.endsWith("_bucket")).map((s) => [s.labels.le, s.value]),
+    [["0.0005", 0], ["0.001", 2], ["0.005", 7], ["0.01", 9], ["1", 10], ["+Inf", 10]],
+  );
+  assert.equal(value(fam, "edgemq_store_commit_duration_seconds_sum"), 0.0312);
   assert.equal(value(fam, "edgemq_store_commit_duration_seconds_count"), 10);
+  assert.ok(!h.samples.some((s) => "quantile" in s.labels), "no summary quantiles any more");
+  assert.match(text, /^edgemq_store_commit_duration_seconds_bucket\{le="\+Inf"\} 10$/m);
   assert.equal(value(fam, "edgemq_store_commits_total"), 10);
   assert.equal(value(fam, "edgemq_store_commit_failures_total"), 1);
   assert.equal(fam.has("edgemq_store_max_bytes"), false);
+});
+
+Deno.test("histogramSamples adds the +Inf bucket when the buckets lack it, and sorts by le", () => {
+  const text = new Exposition()
+    .family(
+      "edgemq_t_seconds",
+      "histogram",
+      "T.",
+      histogramSamples([{ le: 0.1, count: 3 }, { le: 0.01, count: 1 }], 0.5, 4),
+    )
+    .toString();
+  assert.equal(
+    text,
+    [
+      "# HELP edgemq_t_seconds T.",
+      "# TYPE edgemq_t_seconds histogram",
+      'edgemq_t_seconds_bucket{le="0.01"} 1',
+      'edgemq_t_seconds_bucket{le="0.1"} 3',
+      'edgemq_t_seconds_bucket{le="+Inf"} 4',
+      "edgemq_t_seconds_sum 0.5",
+      "edgemq_t_seconds_count 4",
+      "",
+    ].join("\n"),
+  );
+  parseExposition(text);
+});
+
+Deno.test("a real store's commit histogram moves with QoS 1 traffic (SQLite, over HTTP)", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "edgemq-metrics-" });
+  const running = await startBroker({
+    listeners: [{ host: "127.0.0.1", port: 0 }],
+    sysInterval: 0,
+    dataDir,
+    storeSynchronous: "off",
+    http: { port: 0 },
+  });
+  const clients = [];
+  try {
+    const scrape = async () =>
+      parseExposition(await (await fetch(`${running.http!.url}/metrics`)).text());
+    const before = value(await scrape(), "edgemq_store_commit_duration_seconds_count");
+    const sub = await connectClient(running.port, { clientId: "h-sub", clean: false });
+    clients.push(sub);
+    await subscribe(sub, "h/#", { qos: 1 });
+    const pub = await connectClient(running.port, { clientId: "h-pub" });
+    clients.push(pub);
+    for (let i = 0; i < 5; i++) await publish(pub, "h/x", `m${i}`, { qos: 1 });
+    await sub.inbox.waitForCount(5);
+    const fam = await scrape();
+    const count = value(fam, "edgemq_store_commit_duration_seconds_count");
+    assert.ok(count > before, `commits measured: ${before} -> ${count}`);
+    assert.equal(value(fam, "edgemq_store_commit_duration_seconds_bucket", { le: "+Inf" }), count);
+    assert.ok(value(fam, "edgemq_store_commit_duration_seconds_sum") > 0);
+    // Commits go on (the subscriber's PUBACKs): the store's own count is at least the scraped one.
+    assert.ok(running.store!.stats.commitLatencyCount >= count);
+  } finally {
+    for (const c of clients) await closeClient(c).catch(() => {});
+    await running.close();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
 });
 
 Deno.test("label values are escaped (backslash, quote, newline)", () => {
