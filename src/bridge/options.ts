@@ -8,6 +8,7 @@
  */
 import type { QoS } from "../codec/packets.ts";
 import type { TransportProtocol } from "../client/transport.ts";
+import { DEFAULT_PORTS, SCHEMES } from "../client/client.ts";
 import type { BridgeDirection, BridgeTopicRule } from "./topics.ts";
 
 export interface BridgeTopicOptions {
@@ -117,22 +118,6 @@ export const BRIDGE_DEFAULTS = {
   maxInflight: 1000,
   connectTimeoutMs: 10_000,
 } as const;
-
-const DEFAULT_PORTS: Record<TransportProtocol, number> = {
-  mqtt: 1883,
-  mqtts: 8883,
-  ws: 80,
-  wss: 443,
-};
-const SCHEMES: Record<string, TransportProtocol> = {
-  mqtt: "mqtt",
-  tcp: "mqtt",
-  mqtts: "mqtts",
-  ssl: "mqtts",
-  tls: "mqtts",
-  ws: "ws",
-  wss: "wss",
-};
 
 /** Parses an address; a string explaining what is wrong when it cannot be used. */
 export function parseAddress(

@@ -178,13 +178,15 @@ interface PendingRequest {
 const encoder = new TextEncoder();
 /** What every QoS 0 publish resolves with (shared, frozen). */
 const QOS0_RESULT: PublishResult = Object.freeze({ reasonCode: 0 });
-const DEFAULT_PORTS: Record<TransportProtocol, number> = {
+/** Port used when an address names none, per transport. */
+export const DEFAULT_PORTS: Readonly<Record<TransportProtocol, number>> = {
   mqtt: 1883,
   mqtts: 8883,
   ws: 80,
   wss: 443,
 };
-const SCHEMES: Record<string, TransportProtocol> = {
+/** URL schemes accepted in an address, and the transport each means. */
+export const SCHEMES: Readonly<Record<string, TransportProtocol>> = {
   mqtt: "mqtt",
   tcp: "mqtt",
   mqtts: "mqtts",
