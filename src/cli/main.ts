@@ -7,9 +7,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-// The broker (mod.ts), the YAML library and the password hashing (node:crypto) are imported by
-// the commands that use them, so that `edgemq start` without a config file loads no more than
-// it runs.
+// The broker (start_broker.ts), the YAML library and the password hashing (node:crypto) are
+// imported by the commands that use them, so that `edgemq start` without a config file loads no
+// more than it runs.
 import { ConfigError, formatIssue } from "../config/errors.ts";
 import { type ConfigFlags, FLAG_NAMES, loadConfig } from "../config/load.ts";
 import { configToYaml } from "../config/dump.ts";
@@ -316,7 +316,8 @@ if (import.meta.main) {
     out: (t) => writeAll(Deno.stdout, t),
     err: (t) => writeAll(Deno.stderr, t),
     env: Deno.env.toObject(),
-    startBroker: () => import("../../mod.ts").then((m) => m.startBroker as unknown as StartBroker),
+    startBroker: () =>
+      import("../start_broker.ts").then((m) => m.startBroker as unknown as StartBroker),
     readStdin: readAllStdin,
   });
   Deno.exit(code);
