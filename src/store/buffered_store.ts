@@ -28,6 +28,7 @@ import {
   type WillRecord,
 } from "./store.ts";
 import {
+  type BridgeEnqueueOp,
   type EncodedMessage,
   encodeProperties,
   type EnqueueOp,
@@ -123,9 +124,19 @@ export class BufferedStore implements Store {
   #fault: FaultInjector | undefined;
   #maxBytes: number;
 
-  #pending: Op[] = [];
+  /** Buffered ops; null: cancelled (see {@link #cancel}). */
+  #pending: (Op | null)[] = [];
   #callbacks: DurableCallback[] = [];
   #pendingAdded = 0;
+  #cancelled = 0;
+  /** Buffered enqueues by sequence number (index in #pending). */
+  #pendingEnqueues = new Map<number, number>();
+  /** Buffered enqueues sent at once (packet id set), by client then packet id (index). */
+  #pendingSent = new Map<string, Map<number, number>>();
+  /** Buffered bridge enqueues by bridge sequence number (index). */
+  #pendingBridge = new Map<number, number>();
+  /** Buffered acks by client then packet id (index of the last one). */
+  #pendingAcks = new Map<string, Map<number, number>>();
   #committedBytes: number;
   #seq: number;
   #bridgeSeq: number;
@@ -223,18 +234,43 @@ export class BufferedStore implements Store {
   }
 
   /**
+   * Drops a buffered enqueue whose message is already gone again (acknowledged, delivered at
+   * QoS 0, removed) in the same batch: inserting and deleting a row in one transaction leaves
+   * nothing, so neither is written. With online subscribers most messages are acknowledged
+   * before their batch commits, and the batch shrinks to what is really pending.
+   */
+  #cancel(index: number): void {
+    const op = this.#pending[index] as EnqueueOp | BridgeEnqueueOp;
+    this.#pending[index] = null;
+    this.#cancelled++;
+    this.#pendingAdded -= op.m.size;
+    if (op.k === "enqueue") {
+      this.#pendingEnqueues.delete(op.seq);
+      if (op.packetId !== null) this.#pendingSent.get(op.clientId)?.delete(op.packetId);
+    } else {
+      this.#pendingBridge.delete(op.seq);
+    }
+  }
+
+  /**
    * Takes the buffered ops and callbacks as one batch and commits it: submitted to the backend
    * (off the event loop) when it can, else (`sync`, or an inline backend) right here. Callbacks
    * run in batch order, once the batch and every earlier one has finished.
    */
   #dispatch(sync: boolean): void {
     this.#scheduled = false;
-    const ops = this.#pending;
+    const ops =
+      (this.#cancelled > 0 ? this.#pending.filter((op) => op !== null) : this.#pending) as Op[];
     const callbacks = this.#callbacks;
     const added = this.#pendingAdded;
     this.#pending = [];
     this.#callbacks = [];
     this.#pendingAdded = 0;
+    this.#cancelled = 0;
+    this.#pendingEnqueues.clear();
+    this.#pendingSent.clear();
+    this.#pendingBridge.clear();
+    this.#pendingAcks.clear();
     this.#copies.clear();
     if (ops.length === 0 && this.#batches.length === 0) {
       this.#runCallbacks(callbacks, null);
@@ -444,20 +480,25 @@ export class BufferedStore implements Store {
     if (!this.#reserve(m.size)) return null;
     const seq = ++this.#seq;
     this.#push({ k: "enqueue", clientId, seq, m, packetId: null }, "enqueue");
+    this.#pendingEnqueues.set(seq, this.#pending.length - 1);
     return seq;
   }
 
   markInflight(clientId: string, seq: number, packetId: number): void {
-    // Online delivery (enqueue, then send at once) is written as one insert in state `publish`.
-    // Only when the enqueue is the very last op: no ack in between may see the packet id early.
-    const last = this.#pending[this.#pending.length - 1] as EnqueueOp | undefined;
-    if (
-      last !== undefined && last.k === "enqueue" && last.seq === seq &&
-      last.clientId === clientId &&
-      last.packetId === null && !this.#closed
-    ) {
-      last.packetId = packetId;
-      return;
+    // A message enqueued in this batch is written as one insert in state `publish` (online
+    // delivery: enqueue, then send at once; or sent a few turns later). Not when an ack of the
+    // packet id's previous message comes after the enqueue: that ack must not see the new row.
+    const index = this.#closed ? undefined : this.#pendingEnqueues.get(seq);
+    const op = index === undefined ? undefined : this.#pending[index] as EnqueueOp;
+    if (op !== undefined && op.clientId === clientId && op.packetId === null) {
+      const ackIndex = this.#pendingAcks.get(clientId)?.get(packetId);
+      if (ackIndex === undefined || ackIndex < index!) {
+        op.packetId = packetId;
+        let sent = this.#pendingSent.get(clientId);
+        if (sent === undefined) this.#pendingSent.set(clientId, sent = new Map());
+        sent.set(packetId, index!);
+        return;
+      }
     }
     this.#push({ k: "inflight", clientId, seq, packetId }, "markInflight");
   }
@@ -467,10 +508,19 @@ export class BufferedStore implements Store {
   }
 
   ack(clientId: string, packetId: number): void {
+    const index = this.#closed ? undefined : this.#pendingSent.get(clientId)?.get(packetId);
+    if (index !== undefined) return this.#cancel(index);
     this.#push({ k: "ack", clientId, packetId }, "ack");
+    let acks = this.#pendingAcks.get(clientId);
+    if (acks === undefined) this.#pendingAcks.set(clientId, acks = new Map());
+    acks.set(packetId, this.#pending.length - 1);
   }
 
   removeMessage(clientId: string, seq: number): void {
+    const index = this.#closed ? undefined : this.#pendingEnqueues.get(seq);
+    if (index !== undefined && (this.#pending[index] as EnqueueOp).clientId === clientId) {
+      return this.#cancel(index);
+    }
     this.#push({ k: "remove", clientId, seq }, "removeMessage");
   }
 
@@ -516,10 +566,15 @@ export class BufferedStore implements Store {
     if (!this.#reserve(m.size)) return null;
     const seq = ++this.#bridgeSeq;
     this.#push({ k: "bridgeEnqueue", bridge, seq, m }, "bridgeEnqueue");
+    this.#pendingBridge.set(seq, this.#pending.length - 1);
     return seq;
   }
 
   bridgeRemove(bridge: string, seq: number): void {
+    const index = this.#closed ? undefined : this.#pendingBridge.get(seq);
+    if (index !== undefined && (this.#pending[index] as BridgeEnqueueOp).bridge === bridge) {
+      return this.#cancel(index);
+    }
     this.#push({ k: "bridgeRemove", bridge, seq }, "bridgeRemove");
   }
 
@@ -554,7 +609,7 @@ export class BufferedStore implements Store {
       commits: this.#commits,
       failedCommits: this.#failed,
       opsCommitted: this.#opsCommitted,
-      pendingOps: this.#pending.length + this.#batchedOps,
+      pendingOps: this.#pending.length - this.#cancelled + this.#batchedOps,
       lastCommitMs: this.#lastLatency,
       avgCommitMs: this.#latencyCount === 0 ? 0 : this.#latencySum / this.#latencyCount,
       p50CommitMs: pct(0.5),

@@ -654,6 +654,57 @@ export function storeContract(factory: StoreFactory): void {
     }
   });
 
+  test("a message enqueued and acknowledged or removed in the same batch is not written at all", async ({ open, reopen }) => {
+    let s = open();
+    s.putSession(session("a"));
+    const kept = s.enqueue("a", msg("t", "kept"))!;
+    s.markInflight("a", kept, 1);
+    await s.flush();
+    const before = s.stats;
+    // Online delivery acknowledged before the commit (QoS 1), QoS 2 up to PUBCOMP, QoS 0 done.
+    const q1 = s.enqueue("a", msg("t", "q1"))!;
+    s.markInflight("a", q1, 2);
+    const q2 = s.enqueue("a", msg("t", "q2", { qos: 2 }))!;
+    s.markInflight("a", q2, 3);
+    s.markPubrel("a", 3);
+    const q0 = s.enqueue("a", msg("t", "q0", { qos: 0 }))!;
+    const stays = s.enqueue("a", msg("t", "stays"))!;
+    s.ack("a", 2);
+    s.ack("a", 3);
+    s.removeMessage("a", q0);
+    s.ack("a", 1); // its enqueue was committed earlier: a real delete
+    const b = s.bridgeEnqueue("up", msg("u", "x"))!;
+    s.bridgeRemove("up", b);
+    s.ack("b", 2); // another client's packet id 2: nothing to cancel
+    assert.equal(s.stats.pendingOps, 4, "pubrel, stays, ack of 1, ack of b/2");
+    await s.flush();
+    assert.equal(s.stats.opsCommitted - before.opsCommitted, 4);
+    assert.equal(s.stats.storedBytes, before.storedBytes - (64 + 1 + 4) + (64 + 1 + 5));
+    s = await reopen(s);
+    const state = s.load();
+    assert.deepEqual(find(state.sessions, "a").messages.map((m) => m.seq), [stays]);
+    assert.deepEqual(s.loadBridgeQueue("up"), []);
+  });
+
+  test("a queued message sent later in the same batch takes its packet id safely (ack of the id's previous message in between)", async ({ open, reopen }) => {
+    let s = open();
+    s.putSession(session("a"));
+    const a = s.enqueue("a", msg("t", "a"))!;
+    s.markInflight("a", a, 5);
+    await s.flush();
+    const b = s.enqueue("a", msg("t", "b"))!; // queued
+    const c = s.enqueue("a", msg("t", "c"))!; // queued
+    s.ack("a", 5); // a is acknowledged: id 5 is free again
+    s.markInflight("a", b, 5); // b takes id 5: must not be deleted by the ack before it
+    s.markInflight("a", c, 6); // no ack of 6 in between: c is inserted in flight
+    s.ack("a", 6); // c acknowledged in the same batch: never written
+    await s.flush();
+    s = await reopen(s);
+    const messages = find(s.load().sessions, "a").messages;
+    assert.deepEqual(messages.map((m) => [m.seq, m.state, m.packetId]), [[b, "publish", 5]]);
+    assert.ok(c > b);
+  });
+
   test("stats: commit latencies as a cumulative histogram (seconds, +Inf last) with sum and count", async ({ open }) => {
     const s = open();
     const empty = s.stats;
