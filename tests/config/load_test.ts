@@ -286,6 +286,7 @@ Deno.test("config defaults are the broker's own defaults (src/broker/options.ts)
     "storeSynchronous",
     "onCorrupt",
     "storeStartupCheck",
+    "storeWorker",
     "maxStoredBytes",
   ];
   for (const [key, value] of Object.entries(broker)) {
