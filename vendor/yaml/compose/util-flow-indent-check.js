@@ -1,0 +1,18 @@
+// Vendored from npm:yaml@2.9.1 (ISC) by scripts/vendor.ts.
+// deno-lint-ignore-file
+// deno-fmt-ignore-file
+import { containsNewline } from './util-contains-newline.js';
+
+function flowIndentCheck(indent, fc, onError) {
+    if (fc?.type === 'flow-collection') {
+        const end = fc.end[0];
+        if (end.indent === indent &&
+            (end.source === ']' || end.source === '}') &&
+            containsNewline(fc)) {
+            const msg = 'Flow end indicator should be more indented than parent';
+            onError(end, 'BAD_INDENT', msg, true);
+        }
+    }
+}
+
+export { flowIndentCheck };

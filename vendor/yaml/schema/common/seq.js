@@ -1,0 +1,20 @@
+// Vendored from npm:yaml@2.9.1 (ISC) by scripts/vendor.ts.
+// deno-lint-ignore-file
+// deno-fmt-ignore-file
+import { isSeq } from '../../nodes/identity.js';
+import { YAMLSeq } from '../../nodes/YAMLSeq.js';
+
+const seq = {
+    collection: 'seq',
+    default: true,
+    nodeClass: YAMLSeq,
+    tag: 'tag:yaml.org,2002:seq',
+    resolve(seq, onError) {
+        if (!isSeq(seq))
+            onError('Expected a sequence for this tag');
+        return seq;
+    },
+    createNode: (schema, obj, ctx) => YAMLSeq.from(schema, obj, ctx)
+};
+
+export { seq };
