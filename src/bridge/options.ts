@@ -7,8 +7,9 @@
  * @module
  */
 import type { QoS } from "../codec/packets.ts";
-import type { TransportProtocol } from "../client/transport.ts";
-import { DEFAULT_PORTS, SCHEMES } from "../client/client.ts";
+// From transport.ts, not client.ts: the config reader imports this module, and the client
+// (46 KB with the codec) has no place in a start without bridges.
+import { DEFAULT_PORTS, SCHEMES, type TransportProtocol } from "../client/transport.ts";
 import type { BridgeDirection, BridgeTopicRule } from "./topics.ts";
 
 export interface BridgeTopicOptions {

@@ -44,11 +44,15 @@ import {
 } from "./errors.ts";
 import {
   BatchedWriter,
+  DEFAULT_PORTS,
   openTransport,
+  SCHEMES,
   type TlsOptions,
   type Transport,
   type TransportProtocol,
 } from "./transport.ts";
+
+export { DEFAULT_PORTS, SCHEMES };
 
 export interface WillOptions {
   topic: string;
@@ -178,23 +182,6 @@ interface PendingRequest {
 const encoder = new TextEncoder();
 /** What every QoS 0 publish resolves with (shared, frozen). */
 const QOS0_RESULT: PublishResult = Object.freeze({ reasonCode: 0 });
-/** Port used when an address names none, per transport. */
-export const DEFAULT_PORTS: Readonly<Record<TransportProtocol, number>> = {
-  mqtt: 1883,
-  mqtts: 8883,
-  ws: 80,
-  wss: 443,
-};
-/** URL schemes accepted in an address, and the transport each means. */
-export const SCHEMES: Readonly<Record<string, TransportProtocol>> = {
-  mqtt: "mqtt",
-  tcp: "mqtt",
-  mqtts: "mqtts",
-  tls: "mqtts",
-  ssl: "mqtts",
-  ws: "ws",
-  wss: "wss",
-};
 
 function randomClientId(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));

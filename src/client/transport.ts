@@ -14,6 +14,24 @@ import { ByteWriter } from "../codec/writer.ts";
 
 export type TransportProtocol = "mqtt" | "mqtts" | "ws" | "wss";
 
+/** Port used when an address names none, per transport. */
+export const DEFAULT_PORTS: Readonly<Record<TransportProtocol, number>> = {
+  mqtt: 1883,
+  mqtts: 8883,
+  ws: 80,
+  wss: 443,
+};
+/** URL schemes accepted in an address, and the transport each means. */
+export const SCHEMES: Readonly<Record<string, TransportProtocol>> = {
+  mqtt: "mqtt",
+  tcp: "mqtt",
+  mqtts: "mqtts",
+  tls: "mqtts",
+  ssl: "mqtts",
+  ws: "ws",
+  wss: "wss",
+};
+
 export interface TlsOptions {
   /** PEM CA certificate(s) trusted in addition to the default roots. */
   ca?: string | string[];
