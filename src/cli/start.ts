@@ -14,7 +14,7 @@ import type { AuthSettings, BrokerSettings, Config } from "../config/schema.ts";
 import { ConfigError, formatIssue } from "../config/errors.ts";
 import { type ConfigFlags, loadConfig } from "../config/load.ts";
 import { diffConfig } from "../config/dump.ts";
-import { loadYaml } from "../config/yaml.ts";
+import { readConfigText } from "../config/yaml.ts";
 import { type LogController, type LogSettings, setupLogging } from "../log/logging.ts";
 import { httpServerOptions } from "../config/http_section.ts";
 import type { ReloadResult } from "../http/api.ts";
@@ -126,9 +126,10 @@ export async function runStart(deps: StartDeps): Promise<number> {
   const configFile = deps.configFile;
 
   let config: Config;
-  if (configFile !== undefined) await loadYaml();
+  // Read here: the YAML library is imported only when the text needs it (src/config/yaml.ts).
+  const text = configFile !== undefined ? await readConfigText(configFile) : undefined;
   try {
-    config = loadConfig({ file: configFile, env, flags: deps.flags });
+    config = loadConfig({ file: configFile, text, env, flags: deps.flags });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const issue of e.issues) printError(`edgemq: ${formatIssue(issue)}`);
@@ -172,9 +173,10 @@ export async function runStart(deps: StartDeps): Promise<number> {
   let reloading = Promise.resolve();
   /** SIGHUP and POST /api/v1/reload; `report` (the API's) says what happened. */
   const reload = (report?: ReloadResult) => {
-    reloading = reloading.then(() => {
+    reloading = reloading.then(async () => {
       if (stopping) return;
-      config = reloadConfig(config, { configFile, env, flags: deps.flags, logging, report });
+      const text = configFile !== undefined ? await readConfigText(configFile) : undefined;
+      config = reloadConfig(config, { configFile, text, env, flags: deps.flags, logging, report });
     }).then(async () => {
       // Password and ACL files are re-read on every SIGHUP (with the auth settings in force when
       // the config file itself did not load); the hook logs what it applied or kept.
@@ -286,6 +288,8 @@ function reloadConfig(
   current: Config,
   ctx: {
     configFile?: string;
+    /** The file's text (undefined: it could not be read; loadConfig says why). */
+    text?: string;
     env: Record<string, string | undefined>;
     flags?: ConfigFlags;
     logging: LogController;
@@ -305,7 +309,7 @@ function reloadConfig(
   }
   let next: Config;
   try {
-    next = loadConfig({ file: ctx.configFile, env: ctx.env, flags: ctx.flags });
+    next = loadConfig({ file: ctx.configFile, text: ctx.text, env: ctx.env, flags: ctx.flags });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const issue of e.issues) log.error("reload: {issue}", { issue: formatIssue(issue) });

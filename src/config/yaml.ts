@@ -1,17 +1,20 @@
 /**
- * The YAML library (npm:yaml), imported only when a config file is read. As the process's first
- * npm package it costs ~9 MB of RSS and ~50 ms at start-up, which `edgemq start` without a config
- * file need not pay.
+ * The YAML library (npm:yaml), imported only when a config file needs it. As the process's first
+ * npm package it costs ~6-9 MB of RSS and 30-50 ms at start-up; most config files are in the
+ * plain subset that ./yaml_lite.ts reads without it.
  *
- * - `await loadYaml()` before `loadConfig()` with a file or text (src/cli does);
+ * - `readConfigText(file)` reads a config file and imports the library when the text is not in
+ *   that subset (src/cli does, then `loadConfig({ file, text })`); `loadYaml()` imports it anyway;
  * - src/config/mod.ts (the config API, tests) imports the library eagerly and hands it over with
  *   `provideYaml()`, so `loadConfig()` stays synchronous there.
  *
- * The functions below stand in for the library's own and throw while it is not loaded.
+ * The functions below stand in for the library's own: `parseDocument()` returns ./yaml_lite.ts's
+ * nodes for text in the subset, the library's otherwise (and throws while it is not loaded).
  *
  * @module
  */
 import type * as Yaml from "yaml";
+import { linePos, LiteMap, LiteScalar, LiteSeq, parseLite } from "./yaml_lite.ts";
 
 let lib: typeof Yaml | undefined;
 
@@ -30,6 +33,21 @@ export function yamlLoaded(): boolean {
   return lib !== undefined;
 }
 
+/**
+ * Reads a config file for `loadConfig({ file, text })`, importing the YAML library when the text
+ * needs it; undefined when the file cannot be read (loadConfig then says why).
+ */
+export async function readConfigText(path: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return undefined;
+  }
+  if (lib === undefined && parseLite(text) === undefined) await loadYaml();
+  return text;
+}
+
 function yaml(): typeof Yaml {
   if (lib === undefined) {
     throw new Error(
@@ -40,31 +58,56 @@ function yaml(): typeof Yaml {
   return lib;
 }
 
+// The lite nodes answer the members the config readers use (items, key, value, range, toJSON).
+
 export function isAlias(node: unknown): node is Yaml.Alias {
-  return yaml().isAlias(node);
+  return lib !== undefined && lib.isAlias(node);
 }
 
 export function isMap<K = unknown, V = unknown>(node: unknown): node is Yaml.YAMLMap<K, V> {
-  return yaml().isMap(node);
+  return node instanceof LiteMap || (lib !== undefined && lib.isMap(node));
 }
 
 export function isScalar<T = unknown>(node: unknown): node is Yaml.Scalar<T> {
-  return yaml().isScalar(node);
+  return node instanceof LiteScalar || (lib !== undefined && lib.isScalar(node));
 }
 
 export function isSeq<T = unknown>(node: unknown): node is Yaml.YAMLSeq<T> {
-  return yaml().isSeq(node);
+  return node instanceof LiteSeq || (lib !== undefined && lib.isSeq(node));
+}
+
+/** Line/column of offsets in the text the last `parseDocument()` it was given to read. */
+class Lines {
+  #text = "";
+  #library?: Yaml.LineCounter;
+  read(text: string, library?: Yaml.LineCounter): void {
+    this.#text = text;
+    this.#library = library;
+  }
+  linePos(offset: number): { line: number; col: number } {
+    return this.#library?.linePos(offset) ?? linePos(this.#text, offset);
+  }
 }
 
 export function newLineCounter(): Yaml.LineCounter {
-  return new (yaml().LineCounter)();
+  return new Lines() as unknown as Yaml.LineCounter;
 }
 
 export function parseDocument(
   source: string,
   options?: Yaml.ParseOptions & Yaml.DocumentOptions & Yaml.SchemaOptions,
 ): Yaml.Document.Parsed {
-  return yaml().parseDocument(source, options);
+  const lines = options?.lineCounter instanceof Lines ? options.lineCounter : undefined;
+  const lite = parseLite(source);
+  if (lite !== undefined) {
+    lines?.read(source);
+    return { errors: [], warnings: [], contents: lite.contents } as unknown as Yaml.Document.Parsed;
+  }
+  const library = yaml();
+  if (lines === undefined) return library.parseDocument(source, options);
+  const lineCounter = new library.LineCounter();
+  lines.read(source, lineCounter);
+  return library.parseDocument(source, { ...options, lineCounter });
 }
 
 export function stringify(
