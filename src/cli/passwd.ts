@@ -7,83 +7,28 @@
  * A line is `user:hash`; users cannot contain ':'.
  */
 
-import { hashScram } from "../auth/password_file.ts";
+import { hashScram, parseHash, pbkdf2, toBase64, verifyHash } from "../auth/password_file.ts";
 
 const ITERATIONS = 101;
 const SALT_BYTES = 12;
-const KEY_BYTES = 64;
 const encoder = new TextEncoder();
 
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function fromBase64(text: string): Uint8Array | undefined {
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
-}
-
-async function pbkdf2(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(password),
-    "PBKDF2",
-    false,
-    ["deriveBits"],
-  );
-  const bits = await crypto.subtle.deriveBits(
-    { name: "PBKDF2", hash: "SHA-512", salt: salt as Uint8Array<ArrayBuffer>, iterations },
-    key,
-    KEY_BYTES * 8,
-  );
-  return new Uint8Array(bits);
-}
-
-/** Hashes a password in Mosquitto's `$7$` format. */
+/** Hashes a password in Mosquitto's `$7$` format (PBKDF2-HMAC-SHA512, 64-byte key). */
 export async function hashPassword(
   password: string,
   options: { salt?: Uint8Array; iterations?: number } = {},
 ): Promise<string> {
   const salt = options.salt ?? crypto.getRandomValues(new Uint8Array(SALT_BYTES));
   const iterations = options.iterations ?? ITERATIONS;
-  const hash = await pbkdf2(password, salt, iterations);
+  const hash = await pbkdf2("SCRAM-SHA-512", password, salt, iterations);
   return `$7$${iterations}$${toBase64(salt)}$${toBase64(hash)}`;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 /** Checks a password against a `$7$` or `$6$` hash; false for anything malformed. */
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
-  const parts = encoded.split("$");
-  if (parts[0] !== "") return false;
-  if (parts[1] === "7" && parts.length === 5) {
-    const iterations = Number(parts[2]);
-    const salt = fromBase64(parts[3]);
-    const hash = fromBase64(parts[4]);
-    if (!Number.isInteger(iterations) || iterations < 1 || !salt || !hash) return false;
-    return equalBytes(await pbkdf2(password, salt, iterations), hash);
-  }
-  if (parts[1] === "6" && parts.length === 4) {
-    const salt = fromBase64(parts[2]);
-    const hash = fromBase64(parts[3]);
-    if (!salt || !hash) return false;
-    const pw = encoder.encode(password);
-    const data = new Uint8Array(pw.length + salt.length);
-    data.set(pw);
-    data.set(salt, pw.length);
-    return equalBytes(new Uint8Array(await crypto.subtle.digest("SHA-512", data)), hash);
-  }
-  return false;
+  const h = parseHash(encoded);
+  if (h === undefined || (h.kind !== "pbkdf2-sha512" && h.kind !== "sha512")) return false;
+  return await verifyHash(password, h);
 }
 
 /** `edgemq passwd -H`: the hash formats it can write (Mosquitto's `-H` names, plus SCRAM). */
