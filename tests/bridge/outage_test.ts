@@ -130,6 +130,14 @@ for (const how of ["SIGKILL", "SIGSTOP"] as const) {
       let outageDone: Promise<void> | undefined;
       for (let i = 0; i < n; i++) {
         if (i === 100) {
+          // Mosquitto itself is not durable across SIGKILL (it saves its database on a timer
+          // or SIGUSR1): what it acknowledged to the bridge but had not yet handed to the
+          // observer would die with it. So the outage starts once the observer has it all.
+          await waitFor(
+            () => complete(obs.messages, remoteTopics, 100),
+            10000,
+            "first 100 upstream",
+          );
           // The upstream goes away while publishers keep sending.
           if (how === "SIGKILL") await up.crash();
           else up.kill("SIGSTOP");
