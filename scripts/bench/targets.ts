@@ -211,7 +211,17 @@ export function mosquittoTarget(settings: BrokerSettings, extraConf: string[] = 
   };
 }
 
-export function edgemqTarget(settings: BrokerSettings): TargetSpec {
+/** What `edgemqTarget` passes on besides the limits (scripts/soak.ts). */
+export interface EdgemqExtra {
+  /** More arguments for edgemq_server.ts (`--options JSON`, `--report-memory MS`). */
+  args?: string[];
+  /** V8 flags for the child (besides EDGEMQ_V8_FLAGS). */
+  v8Flags?: string[];
+  /** Each line the child prints on stdout. */
+  onLine?: (line: string) => void;
+}
+
+export function edgemqTarget(settings: BrokerSettings, extra: EdgemqExtra = {}): TargetSpec {
   return {
     name: "edgemq",
     async start() {
@@ -222,9 +232,7 @@ export function edgemqTarget(settings: BrokerSettings): TargetSpec {
           "run",
           "--allow-all",
           // EDGEMQ_V8_FLAGS="--max-semi-space-size=4": V8 flags for the edgemq child.
-          ...(Deno.env.get("EDGEMQ_V8_FLAGS")
-            ? [`--v8-flags=${Deno.env.get("EDGEMQ_V8_FLAGS")}`]
-            : []),
+          ...v8FlagsArg(extra.v8Flags),
           script,
           "--port",
           "0",
@@ -232,6 +240,7 @@ export function edgemqTarget(settings: BrokerSettings): TargetSpec {
           String(settings.maxInflight),
           "--max-queued",
           String(settings.maxQueued),
+          ...(extra.args ?? []),
         ],
         cwd,
         stdout: "piped",
@@ -244,6 +253,7 @@ export function edgemqTarget(settings: BrokerSettings): TargetSpec {
       drain(child.stdout, log, (line) => {
         const m = line.match(/listening on ([\d.]+):(\d+)/);
         if (m) gotPort(Number(m[2]));
+        extra.onLine?.(line);
       });
       drain(child.stderr, log);
       let port: number;
@@ -273,6 +283,13 @@ export function edgemqTarget(settings: BrokerSettings): TargetSpec {
       };
     },
   };
+}
+
+/** `--v8-flags=…` from EDGEMQ_V8_FLAGS and `more`, or nothing. */
+function v8FlagsArg(more: string[] = []): string[] {
+  const env = Deno.env.get("EDGEMQ_V8_FLAGS");
+  const all = [...(env ? [env] : []), ...more];
+  return all.length > 0 ? [`--v8-flags=${all.join(",")}`] : [];
 }
 
 async function edgemqVersion(): Promise<string> {

@@ -40,6 +40,8 @@ export interface ConnectOptions {
   clean?: boolean;
   /** MQTT 5 only: Receive Maximum we announce (how many QoS 1/2 the broker may send unacked). */
   receiveMaximum?: number;
+  /** MQTT 5 only: Session Expiry Interval in seconds (absent: 0, the session ends with the connection). */
+  sessionExpiry?: number;
 }
 
 export function encodeConnect(o: ConnectOptions): Uint8Array {
@@ -51,6 +53,10 @@ export function encodeConnect(o: ConnectOptions): Uint8Array {
   if (o.level === 5) {
     const props: number[] = [];
     if (o.receiveMaximum) props.push(0x21, o.receiveMaximum >> 8, o.receiveMaximum & 0xff);
+    if (o.sessionExpiry) {
+      const e = o.sessionExpiry;
+      props.push(0x11, (e >>> 24) & 0xff, (e >>> 16) & 0xff, (e >>> 8) & 0xff, e & 0xff);
+    }
     pushVarint(body, props.length);
     body.push(...props);
   }
