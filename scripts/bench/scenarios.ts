@@ -3,6 +3,7 @@
  * stops itself, and returns one row of metrics per broker.
  */
 import { Client, Histogram, makePayload, nowMs, publishTemplate, sleep } from "./loadgen.ts";
+import type { PacerInit } from "./pacer_worker.ts";
 import type { MqttLevel } from "./wire.ts";
 import { type ProcSample, type RunningBroker, sampleMachineBusyUs, sampleProc } from "./targets.ts";
 
@@ -25,6 +26,12 @@ export interface BenchOptions {
   /** latency scenario: total msgs/s and QoS */
   rate: number;
   latencyQos: 0 | 1 | 2;
+  /**
+   * latency scenario: how sends are scheduled. "even": message k at t0 + k/rate, publishers in
+   * turn, in a Worker (pacer_worker.ts) so the subscriber's event loop only reads. "tick": the
+   * old way, one 1 ms timer in this thread, each tick sends what is due as one burst.
+   */
+  pacing: "even" | "tick";
   fanoutSubscribers: number;
   sharedSubscribers: number;
   idleConnections: number;
@@ -43,6 +50,7 @@ export const DEFAULTS: BenchOptions = {
   publishers: 8,
   rate: 10_000,
   latencyQos: 0,
+  pacing: "even",
   fanoutSubscribers: 100,
   sharedSubscribers: 4,
   idleConnections: 10_000,
@@ -86,8 +94,8 @@ interface Snap {
   machineUs: number | null;
 }
 
-function snap(b: RunningBroker, pubs: Client[], subs: Client[]): Snap {
-  let sent = 0;
+function snap(b: RunningBroker, pubs: Client[], subs: Client[], pacer?: WorkerPacer): Snap {
+  let sent = pacer ? pacer.sent : 0;
   let received = 0;
   for (const c of pubs) sent += c.sent;
   for (const c of subs) received += c.received;
@@ -254,6 +262,85 @@ async function pacedLoop(
   }
 }
 
+/** Publishers paced evenly in a Worker (pacer_worker.ts); see BenchOptions.pacing. */
+class WorkerPacer {
+  private readonly worker: Worker;
+  private readonly ctl = new SharedArrayBuffer(8);
+  private readonly ctlView = new Int32Array(this.ctl);
+  private waiting = new Map<string, (m: Record<string, unknown>) => void>();
+  receiveMaximum = 65535;
+  result: { closed: number; error: string | null; unacked: number } | null = null;
+
+  constructor() {
+    this.worker = new Worker(new URL("./pacer_worker.ts", import.meta.url), { type: "module" });
+    this.worker.onmessage = (e: MessageEvent) => {
+      const m = e.data as Record<string, unknown>;
+      const key = m.type === "error" ? [...this.waiting.keys()][0] : m.type as string;
+      const w = key === undefined ? undefined : this.waiting.get(key);
+      if (w) {
+        this.waiting.delete(key);
+        w(m);
+      }
+    };
+  }
+
+  private ask(msg: Record<string, unknown>, answer: string): Promise<Record<string, unknown>> {
+    return new Promise((res, rej) => {
+      this.waiting.set(answer, (m) => {
+        if (m.type === "error") rej(new Error(`pacer: ${m.message}`));
+        else res(m);
+      });
+      this.worker.postMessage(msg);
+    });
+  }
+
+  get sent(): number {
+    return Atomics.load(this.ctlView, 1);
+  }
+
+  async connect(init: Omit<PacerInit, "type" | "ctl">): Promise<void> {
+    const m = await this.ask({ ...init, type: "init", ctl: this.ctl }, "ready");
+    this.receiveMaximum = m.receiveMaximum as number;
+  }
+
+  /** The worker's clock minus ours (ms), from the best of 20 round trips. */
+  async clockOffset(): Promise<number> {
+    let best = Infinity;
+    let offset = 0;
+    for (let i = 0; i < 20; i++) {
+      const a = nowMs();
+      const m = await this.ask({ type: "clock" }, "clock");
+      const z = nowMs();
+      if (z - a < best) {
+        best = z - a;
+        offset = (m.now as number) - (a + z) / 2;
+      }
+    }
+    return offset;
+  }
+
+  private stopped: Promise<Record<string, unknown>> | null = null;
+  start(): void {
+    this.stopped = this.ask({ type: "start" }, "stopped");
+  }
+
+  async stop(): Promise<void> {
+    Atomics.store(this.ctlView, 0, 1);
+    Atomics.notify(this.ctlView, 0);
+    const m = await this.stopped!;
+    this.result = m as unknown as WorkerPacer["result"];
+  }
+
+  async unacked(): Promise<number> {
+    return (await this.ask({ type: "unacked" }, "unacked")).unacked as number;
+  }
+
+  async close(): Promise<void> {
+    await Promise.race([this.ask({ type: "close" }, "closed"), sleep(2000)]).catch(() => {});
+    this.worker.terminate();
+  }
+}
+
 async function runFlow(
   b: RunningBroker,
   o: BenchOptions,
@@ -270,38 +357,66 @@ async function runFlow(
     onReceived: flow?.onReceived,
   });
   const pubs: Client[] = [];
+  const pacer = f.rate && o.pacing === "even" ? new WorkerPacer() : undefined;
   try {
     await Promise.all(subs.map((s, i) => s.subscribe([f.subFilter(tag, i)], f.qos)));
-    pubs.push(...await connectMany(b, o, f.publishers, `bp-${tag}-`, { readBufferSize: 4096 }));
+    const payload = makePayload(o.payloadSize, runTag);
+    let rm: number;
+    if (pacer) {
+      await pacer.connect({
+        hostname: b.hostname,
+        port: b.port,
+        level: o.level,
+        clientIds: Array.from({ length: f.publishers }, (_, i) => `bp-${tag}-${i}`),
+        topics: Array.from({ length: f.publishers }, (_, i) => f.pubTopic(tag, i)),
+        payload,
+        qos: f.qos,
+        window: o.window,
+        rate: f.rate!,
+      });
+      rm = pacer.receiveMaximum;
+      const off = await pacer.clockOffset();
+      notes.push(
+        `sends paced evenly from a worker thread (clock offset ${(off * 1000).toFixed(0)} µs)`,
+      );
+    } else {
+      pubs.push(...await connectMany(b, o, f.publishers, `bp-${tag}-`, { readBufferSize: 4096 }));
+      rm = pubs[0].receiveMaximum;
+      if (f.rate) notes.push("sends paced by a 1 ms timer in the subscriber's thread (bursts)");
+    }
     if (o.level === 5 && f.qos > 0) {
-      const rm = pubs[0].receiveMaximum;
       notes.push(`broker Receive Maximum ${rm}: publisher window ${Math.min(o.window, rm)}`);
     }
-    const payload = makePayload(o.payloadSize, runTag);
     const tmpls = pubs.map((_, i) =>
       publishTemplate(f.pubTopic(tag, i), payload, f.qos, false, o.level)
     );
     await sleep(100);
     const state = { running: true };
-    const loops = f.rate
+    pacer?.start();
+    const loops = pacer
+      ? []
+      : f.rate
       ? [pacedLoop(pubs, tmpls, f.qos, o.window, f.rate, state)]
       : pubs.map((c, i) => maxRateLoop(c, tmpls[i], f.qos, o.window, o.batch, state, flow));
     await sleep(o.warmupS * 1000);
     hist.reset();
-    const s0 = snap(b, pubs, subs);
+    const s0 = snap(b, pubs, subs, pacer);
     await sleep(o.durationS * 1000);
-    const s1 = snap(b, pubs, subs);
+    const s1 = snap(b, pubs, subs, pacer);
     state.running = false;
     await Promise.all(loops);
+    await pacer?.stop();
     // drain: wait for in-flight messages, stop when complete or when nothing moves for 1 s
-    const s2 = snap(b, pubs, subs);
+    const s2 = snap(b, pubs, subs, pacer);
     const expected = s2.sent * f.copies;
     let last = -1;
     let lastChange = performance.now();
     const drainStart = performance.now();
     while (performance.now() - drainStart < 15_000) {
       const r = subs.reduce((a, c) => a + c.received, 0);
-      const unacked = f.qos > 0 ? pubs.reduce((a, c) => a + c.sent - c.acked, 0) : 0;
+      const unacked = f.qos > 0
+        ? pubs.reduce((a, c) => a + c.sent - c.acked, 0) + (pacer ? await pacer.unacked() : 0)
+        : 0;
       if (r >= expected && unacked === 0) break;
       if (r !== last) {
         last = r;
@@ -309,7 +424,7 @@ async function runFlow(
       } else if (performance.now() - lastChange > 1000) break;
       await sleep(20);
     }
-    const s3 = snap(b, pubs, subs);
+    const s3 = snap(b, pubs, subs, pacer);
     const ms = s1.t - s0.t;
     const delivered = s1.received - s0.received;
     const brokerCpuUs = s0.broker && s1.broker ? s1.broker.cpuUs - s0.broker.cpuUs : null;
@@ -322,15 +437,21 @@ async function runFlow(
         }`,
       );
     }
+    if (pacer?.result && pacer.result.closed > 0) {
+      notes.push(`${pacer.result.closed} publisher(s) disconnected: ${pacer.result.error}`);
+    }
     if (f.qos > 0) {
-      const unacked = pubs.reduce((a, c) => a + c.sent - c.acked, 0);
+      const unacked = pubs.reduce((a, c) => a + c.sent - c.acked, 0) +
+        (pacer ? await pacer.unacked() : 0);
       if (unacked > 0) notes.push(`${unacked} publishes never acknowledged`);
     }
     const metrics: Metrics = {
       sent_per_s: (s1.sent - s0.sent) / (ms / 1000),
       delivered_per_s: delivered / (ms / 1000),
       p50_ms: hist.quantile(0.5) / 1000,
+      p90_ms: hist.quantile(0.9) / 1000,
       p99_ms: hist.quantile(0.99) / 1000,
+      p999_ms: hist.quantile(0.999) / 1000,
       max_ms: hist.max / 1000,
       drops: Math.max(0, s3.sent * f.copies - s3.received),
       drop_pct: s3.sent > 0
@@ -348,6 +469,7 @@ async function runFlow(
     log(o, `sent ${s3.sent}, received ${s3.received}, expected ${expected}`);
     return { metrics, notes };
   } finally {
+    await pacer?.close();
     await closeAll([...pubs, ...subs]);
   }
 }

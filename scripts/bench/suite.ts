@@ -34,15 +34,27 @@ function median(rs: ScenarioResult[]): ScenarioResult {
   if (rs.length === 1) return rs[0];
   const ok = rs.filter((r) => !r.error);
   if (ok.length === 0) return rs[0];
-  const key = PRIMARY.find((k) => ok[0].metrics[k] != null);
+  // At a fixed rate every run delivers the same msgs/s: rank by p99 instead.
+  const key = ok[0].scenario === "latency"
+    ? "p99_ms"
+    : PRIMARY.find((k) => ok[0].metrics[k] != null);
   if (!key) return ok[0];
   const sorted = [...ok].sort((a, b) => (a.metrics[key] ?? 0) - (b.metrics[key] ?? 0));
   const m = sorted[Math.floor((sorted.length - 1) / 2)];
   const vals = sorted.map((r) => fmt(r.metrics[key])).join(", ");
+  const lat = ok[0].metrics.p99_ms != null
+    ? [
+      `runs p50/p99/max ms: ${
+        ok.map((r) => [r.metrics.p50_ms, r.metrics.p99_ms, r.metrics.max_ms].map(fmt).join("/"))
+          .join(", ")
+      }`,
+    ]
+    : [];
   return {
     ...m,
     notes: [
       ...m.notes,
+      ...lat,
       `median of ${ok.length} runs by ${METRICS[key]?.label ?? key}: ${vals}${
         ok.length < rs.length ? ` (${rs.length - ok.length} failed)` : ""
       }`,
@@ -76,6 +88,8 @@ options:
                    0 = TCP backpressure only)
   --repeat N     run each scenario N times per broker, interleaved; report the median run
   --rate N       latency: total msgs/s (default ${DEFAULTS.rate})    --qos 0|1|2   latency QoS (default 0)
+  --pacing even|tick  latency: sends spread evenly from a worker thread (default), or one 1 ms
+                 timer in the subscriber's thread sending what is due as a burst (the old way)
   --subscribers N  fanout subscribers (default ${DEFAULTS.fanoutSubscribers})
   --connections N  idle connections (default ${DEFAULTS.idleConnections})
   --retained N     retained messages (default ${DEFAULTS.retainedCount})
@@ -176,6 +190,12 @@ export function parseArgs(args: string[], lenient = false): ParsedArgs {
       case "--rate":
         o.rate = Math.max(1, num());
         break;
+      case "--pacing": {
+        const v = val();
+        if (v !== "even" && v !== "tick") throw new Error("--pacing expects even or tick");
+        o.pacing = v;
+        break;
+      }
       case "--qos": {
         const q = num();
         if (q !== 0 && q !== 1 && q !== 2) throw new Error("--qos expects 0, 1 or 2");
