@@ -74,7 +74,8 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
     }
     if (!p.clean) {
       // MQTT-3.1.3-8 (3.1.1): empty id with Clean Session 0 -> return code 0x02. MQTT 5 leaves it
-      // open; like Mosquitto we refuse it with 0x85 (a session nobody can resume).
+      // open; we refuse it with 0x85 (a session nobody could resume), which is what the Paho
+      // MQTT 5 interoperability tests expect. Mosquitto 2.0.11 instead assigns an id.
       return refuse(
         conn,
         ReasonCode.ClientIdentifierNotValid,
@@ -117,8 +118,9 @@ export function handleConnect(conn: Connection, p: ConnectPacket): void {
   conn.clientId = clientId;
 
   // Keep alive. MQTT 5: a larger (or zero, when capped) value is replaced by Server Keep Alive
-  // (MQTT-3.2.2-21 / MQTT-3.1.2-21). 3.1.1 has no such property: like Mosquitto 2.x, refuse a
-  // client asking for more than max_keepalive with return code 2.
+  // (MQTT-3.2.2-21 / MQTT-3.1.2-21). 3.1.1 has no such property: as Mosquitto's documentation
+  // of max_keepalive says, refuse a client asking for more with return code 2 (the Debian
+  // mosquitto 2.0.11 we checked accepts it; only matters when max_keepalive is lowered).
   let keepAlive = p.keepAlive;
   let serverKeepAlive: number | undefined;
   if (o.maxKeepAlive < 65535 && (keepAlive > o.maxKeepAlive || (v5 && keepAlive === 0))) {
