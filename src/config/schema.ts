@@ -13,6 +13,7 @@ import {
 
 export type { AuthSettings };
 import { defaultHttpConfig, type HttpConfig } from "./http_section.ts";
+import type { BrokerOptions } from "../broker/options.ts";
 import type { BridgeOptions } from "../bridge/options.ts";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error"] as const;
@@ -58,35 +59,11 @@ export interface ListenerConfig {
   ws?: { path?: string; allowedOrigins?: string[] };
 }
 
-/** Options handed to the broker (`startBroker`), camelCase as in mod.ts's BrokerOptions. */
-export interface BrokerSettings {
-  maxKeepAlive: number;
-  connectTimeout: number;
-  maxInflight: number;
-  receiveMaximum: number;
-  maxQueuedMessages: number;
-  maxQueuedBytes: number;
-  queueQos0: boolean;
-  maxPacketSize: number;
-  topicAliasMaximum: number;
-  retainAvailable: boolean;
-  maximumQoS: number;
-  wildcardSubscriptionAvailable: boolean;
-  subscriptionIdentifierAvailable: boolean;
-  sharedSubscriptionAvailable: boolean;
-  sysInterval: number;
-  sessionExpiryDefault: number;
-  maxSessionExpiry: number;
-  allowZeroLengthClientId: boolean;
-  clientIdPrefix: string;
-  nodeName: string;
-  maxPendingOutputBytes: number;
-  maxTopicLevels: number;
-  maxTopicLength: number;
-  maxClientIdLength: number;
-  maxPublishRate: number;
-  maxPublishBytesRate: number;
-  slowConsumerTimeout: number;
+/**
+ * Options handed to the broker (`startBroker`): every BrokerOptions field (one list, in
+ * src/broker/options.ts) except those with no config key, plus the store settings.
+ */
+export type BrokerSettings = Omit<BrokerOptions, "responseInformation"> & {
   /** sqlite (durable, in dataDir) or memory. */
   store: "sqlite" | "memory";
   storeSynchronous: "full" | "normal" | "off";
@@ -96,7 +73,7 @@ export interface BrokerSettings {
   storeWorker: boolean;
   /** 0 = unlimited. */
   maxStoredBytes: number;
-}
+};
 
 export interface Config {
   listeners: ListenerConfig[];
