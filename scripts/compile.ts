@@ -40,6 +40,13 @@ export const UNSTABLE_FLAGS = ["--unstable-net"];
  * docs.deno.com/runtime/reference/cli/compile, "Workers").
  */
 export const INCLUDES: string[] = ["src/store/sqlite_worker.ts"];
+/**
+ * The configuration deno compile runs with: only the npm packages the program imports, at the
+ * versions deno.lock pins (tests/deploy/compile_test.ts keeps the two in step). With the
+ * project's deno.json, deno compile embeds every package of its npm snapshot, test-only ones
+ * (playwright-core, mqtt, @types/node…) included: 24 MB of files in each binary instead of 3.
+ */
+export const COMPILE_CONFIG = "scripts/compile.deno.json";
 
 const ENTRY = "src/cli/main.ts";
 const HELP = `Usage: deno task compile [--target TARGET]... [--out-dir DIR] [--dry-run]
@@ -160,6 +167,8 @@ export function plan(
       args: [
         "compile",
         ...(i > 0 ? ["--no-check"] : []),
+        "--config",
+        COMPILE_CONFIG,
         ...PERMISSION_FLAGS,
         ...UNSTABLE_FLAGS,
         ...INCLUDES.flatMap((f) => ["--include", f]),

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { REPO } from "../cli/cli_harness.ts";
-import { denortEnvName, outputName, TARGETS } from "../../scripts/compile.ts";
+import { COMPILE_CONFIG, denortEnvName, outputName, TARGETS } from "../../scripts/compile.ts";
 
 function compile(args: string[], env: Record<string, string> = {}) {
   const r = new Deno.Command(Deno.execPath(), {
@@ -90,10 +90,42 @@ Deno.test("compile with DENORT_BIN builds dist/edgemq-<host target> and its SHA2
     const r = compile(["--out-dir", out], { DENORT_BIN: Deno.execPath() });
     assert.equal(r.code, 0, r.stderr);
     const name = outputName(Deno.build.target);
-    assert.ok(Deno.statSync(`${out}/${name}`).size > 1_000_000);
+    const size = Deno.statSync(`${out}/${name}`).size;
+    // What the binary adds to its runtime is edgemq and its runtime npm packages (~5 MB), not
+    // the test-only packages of deno.json (playwright-core alone is 14 MB).
+    const embedded = size - Deno.statSync(Deno.execPath()).size;
+    assert.ok(embedded > 1_000_000 && embedded < 8_000_000, `embedded ${embedded} bytes`);
     const sums = Deno.readTextFileSync(`${out}/SHA256SUMS`);
     assert.match(sums, new RegExp(`^[0-9a-f]{64}  ${name.replace(".", "\\.")}\n$`));
   } finally {
     Deno.removeSync(out, { recursive: true });
+  }
+});
+
+Deno.test("the compile config imports exactly the npm packages src/ uses, at deno.lock's versions", () => {
+  const config = JSON.parse(Deno.readTextFileSync(`${REPO}/${COMPILE_CONFIG}`));
+  const lock = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.lock`));
+  const used = new Set<string>();
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(path);
+      else if (e.name.endsWith(".ts")) {
+        const text = Deno.readTextFileSync(path);
+        for (const m of text.matchAll(/(?:from |import\()"(@?[a-z0-9][\w./@-]*)"/g)) {
+          if (!/^(node|npm|jsr|https?):/.test(m[1])) used.add(m[1]);
+        }
+      }
+    }
+  };
+  walk(`${REPO}/src`);
+  assert.deepEqual(Object.keys(config.imports).sort(), [...used].sort());
+  for (const [name, spec] of Object.entries(config.imports as Record<string, string>)) {
+    const version = /^npm:.+@([^@]+)$/.exec(spec)?.[1];
+    assert.ok(version, `${name}: ${spec} pins no version`);
+    assert.ok(
+      lock.npm[`${name}@${version}`],
+      `${name}@${version} is not the version deno.lock pins`,
+    );
   }
 });
