@@ -178,8 +178,9 @@ export const KEYS: readonly KeySpec[] = [
     default: true,
     live: false,
     doc: "SQLite commits in a worker thread, off the event loop (more QoS 1/2 throughput with " +
-      "store_synchronous: full); false commits on the main thread, which waits for each fsync. " +
-      "The worker costs ~16 MB of RSS and ~50 ms of start-up (small devices: false).",
+      "store_synchronous: full), started at the first durable write; false commits on the main " +
+      "thread, which waits for each fsync. The worker costs ~14 MB of RSS and ~50 ms once, at " +
+      "that first write; an idle or QoS 0-only broker never starts it.",
   },
   {
     key: "max_stored_bytes",

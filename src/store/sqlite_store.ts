@@ -5,15 +5,16 @@
  * (`sqlite_backend.ts`).
  *
  * ## Threads
- * By default (`worker: true`) the connection lives in a worker thread (`sqlite_worker.ts`): the
- * main thread buffers the mutations of each event-loop turn as before, and posts the batch to the
- * worker, which commits it while the event loop goes on; the batch's `afterDurable` callbacks
- * (the PUBACKs) run when the worker answers. At most one batch is in the worker: what is buffered
- * meanwhile becomes the next batch, so under load one fsync covers more messages. Start-up (open,
- * checks, `load`) and `close` are blocking calls into the worker. With `worker: false`, where
- * there is no `Worker`, or when the worker module is missing (a `deno bundle` of the program) or
- * does not start, everything runs inline on the main thread, as one synchronous commit at the
- * end of each turn.
+ * By default (`worker: true`) the connection lives in a worker thread (`sqlite_worker.ts`) from
+ * the first durable write on; start-up (open, checks, `load`) runs on the main thread, and an
+ * idle or QoS 0-only broker never starts the worker (`lazy_worker_backend.ts`). With the worker,
+ * the main thread buffers the mutations of each event-loop turn as before and posts the batch to
+ * the worker, which commits it while the event loop goes on; the batch's `afterDurable`
+ * callbacks (the PUBACKs) run when the worker answers. At most one batch is in the worker: what
+ * is buffered meanwhile becomes the next batch, so under load one fsync covers more messages.
+ * `close` is a blocking call into the worker. With `worker: false`, where there is no `Worker`,
+ * or when the worker module is missing (a `deno bundle` of the program) or does not start,
+ * everything runs inline on the main thread, as one synchronous commit at the end of each turn.
  *
  * ## Durability (`synchronous`)
  * - `full` (default): every commit is fsynced before its callbacks run: survives process crash
@@ -47,50 +48,43 @@ export {
 
 import { BufferedStore, defaultLogger } from "./buffered_store.ts";
 import { DB_FILE, openDatabase, SqliteBackend, type SqliteStoreOptions } from "./sqlite_backend.ts";
-import {
-  WORKER_URL,
-  WorkerBackend,
-  workerModuleAvailable,
-  WorkerStartError,
-} from "./worker_backend.ts";
+import { WORKER_URL, workerModuleAvailable } from "./worker_backend.ts";
+import { LazyWorkerBackend } from "./lazy_worker_backend.ts";
 import type { StoreLogger } from "./store.ts";
 
-/** The worker backend, or null (with a warning) when the worker cannot run here. */
-function startWorker(options: SqliteStoreOptions, logger: StoreLogger): WorkerBackend | null {
-  const inline = "committing on the main thread instead (each commit blocks the event loop)";
-  if (!workerModuleAvailable()) {
-    logger.warn(
-      `the store worker module ${WORKER_URL.href} is not there (a bundled program?): ${inline}`,
-    );
-    return null;
-  }
-  try {
-    return new WorkerBackend(options, logger);
-  } catch (e) {
-    if (!(e instanceof WorkerStartError)) throw e;
-    logger.error(`${e.message}: ${inline}`);
-    return null;
-  }
+/** Whether the store worker can run here; says why not (a warning) when it cannot. */
+function workerPossible(logger: StoreLogger): boolean {
+  if (typeof Worker !== "function") return false;
+  if (workerModuleAvailable()) return true;
+  logger.warn(
+    `the store worker module ${WORKER_URL.href} is not there (a bundled program?): ` +
+      `committing on the main thread instead (each commit blocks the event loop)`,
+  );
+  return false;
 }
 
 /** The SQLite {@link Store}. */
 export class SqliteStore extends BufferedStore {
   readonly path: string;
-  /** Whether commits run in the store worker (else inline, on the main thread). */
-  readonly inWorker: boolean;
-  readonly #backend: SqliteBackend | WorkerBackend;
+  readonly #backend: SqliteBackend | LazyWorkerBackend;
 
   /** Opens (creating if needed) `edgemq.db` in `options.dataDir`. Synchronous. */
   constructor(options: SqliteStoreOptions) {
     const logger = options.logger ?? defaultLogger();
-    const worker = (options.worker ?? true) && typeof Worker === "function"
-      ? startWorker(options, logger)
-      : null;
-    const backend = worker ?? new SqliteBackend(openDatabase(options, logger));
+    const backend = (options.worker ?? true) && workerPossible(logger)
+      ? new LazyWorkerBackend(options, logger)
+      : new SqliteBackend(openDatabase(options, logger));
     super(backend, options);
     this.path = `${options.dataDir}/${DB_FILE}`;
-    this.inWorker = worker !== null;
     this.#backend = backend;
+  }
+
+  /**
+   * Whether commits run in the store worker now (else inline, on the main thread). With
+   * `worker: true` the worker starts at the first durable write (`lazy_worker_backend.ts`).
+   */
+  get inWorker(): boolean {
+    return this.#backend instanceof LazyWorkerBackend && this.#backend.inWorker;
   }
 
   /** Reads a PRAGMA value (diagnostics and tests), e.g. `pragma("journal_mode")`. */

@@ -1,5 +1,6 @@
 /**
- * SqliteStore with its store worker (the default): commits leave the event loop, a batch is
+ * SqliteStore with its store worker (the default, started at the first durable write): commits
+ * leave the event loop, a batch is
  * committed while the next one gathers, close() waits for the batch in the worker, and
  * `worker: false` keeps everything on the main thread.
  */
@@ -27,16 +28,75 @@ function fill(s: SqliteStore, n: number, size = 1000): void {
   for (let i = 0; i < n; i++) s.enqueue("a", msg(`t/${i}`, payload));
 }
 
-Deno.test("SqliteStore: commits in the store worker by default; worker: false commits inline", async () => {
+Deno.test("SqliteStore: the store worker starts at the first durable write; worker: false commits inline", async () => {
   await withDir(async (dir) => {
     const a = new SqliteStore({ dataDir: dir, logger: quietLogger });
-    assert.equal(a.inWorker, true);
-    assert.equal(a.pragma("journal_mode"), "wal", "pragmas are read through the worker");
+    assert.equal(a.inWorker, false, "opened and loaded on the main thread");
+    assert.equal(a.load().sessions.length, 0);
+    assert.equal(a.pragma("journal_mode"), "wal");
     a.putSession(session("a"));
+    await a.flush();
+    assert.equal(a.inWorker, true, "moved to the worker by the first commit");
+    assert.equal(a.pragma("journal_mode"), "wal", "pragmas are read through the worker");
+    a.putSession(session("b"));
     await a.close();
     const b = new SqliteStore({ dataDir: dir, logger: quietLogger, worker: false });
     assert.equal(b.inWorker, false);
-    assert.equal(b.load().sessions.length, 1, "same database either way");
+    assert.deepEqual(b.load().sessions.map((s) => s.session.clientId).sort(), ["a", "b"]);
+    b.putSession(session("c"));
+    await b.flush();
+    assert.equal(b.inWorker, false, "worker: false never starts it");
+    await b.close();
+  });
+});
+
+Deno.test("SqliteStore: a store that is only opened, loaded and closed never starts the worker", async () => {
+  await withDir(async (dir) => {
+    const a = new SqliteStore({ dataDir: dir, logger: quietLogger, worker: false });
+    fill(a, 10);
+    await a.close();
+    const b = new SqliteStore({ dataDir: dir, logger: quietLogger });
+    assert.equal(b.load().sessions.length, 1);
+    await b.flush();
+    await b.close();
+    assert.equal(b.inWorker, false);
+  });
+});
+
+Deno.test("SqliteStore: when the worker cannot start at the first write, commits go on inline, nothing lost", async () => {
+  await withDir(async (dir) => {
+    const realWorker = globalThis.Worker;
+    const errors: string[] = [];
+    globalThis.Worker = class {
+      constructor() {
+        throw new Error("no threads here");
+      }
+    } as unknown as typeof Worker;
+    try {
+      const a = new SqliteStore({
+        dataDir: dir,
+        logger: { ...quietLogger, error: (m) => errors.push(m) },
+      });
+      fill(a, 5);
+      let acked = false;
+      a.afterDurable(() => acked = true);
+      await a.flush();
+      assert.ok(acked, "the write was acknowledged");
+      assert.equal(a.inWorker, false);
+      assert.equal(errors.length, 1, errors.join("\n"));
+      assert.match(
+        errors[0],
+        /store worker did not start \(no threads here\): committing on the main thread/,
+      );
+      a.enqueue("a", msg("t/after", "x"));
+      await a.flush();
+      await a.close();
+    } finally {
+      globalThis.Worker = realWorker;
+    }
+    const b = new SqliteStore({ dataDir: dir, logger: quietLogger, worker: false });
+    const loaded = b.load().sessions.find((s) => s.session.clientId === "a");
+    assert.equal(loaded?.messages.length, 6);
     await b.close();
   });
 });
