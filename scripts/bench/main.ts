@@ -12,6 +12,7 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
   store: () => import("./store.ts"),
   "fanin-store": () => import("./fanin_store.ts"),
   startup: () => import("./startup.ts"),
+  "worker-hop": () => import("./worker_hop.ts"),
 };
 
 // Broker scenarios (edgemq vs mosquitto, scripts/bench/suite.ts): every selected one runs in a
