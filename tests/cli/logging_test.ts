@@ -80,13 +80,14 @@ Deno.test("the level filters records and can be changed at run time (SIGHUP)", (
   }
 });
 
-Deno.test("log_file appends lines to the file; a file that cannot be opened is an error", () => {
+Deno.test("log_file appends lines to the file; a file that cannot be opened is an error", async () => {
   const dir = Deno.makeTempDirSync();
   const file = `${dir}/edgemq.log`;
   Deno.writeTextFileSync(file, "earlier line\n");
   const logging = setupLogging({ level: "info", format: "text", file });
   try {
     getLogger(["edgemq", "test"]).info("to the file");
+    await Promise.resolve(); // info lines go out at the end of the turn
     const text = Deno.readTextFileSync(file);
     assert.match(text, /^earlier line\n.*edgemq\.test: to the file\n$/);
     assert.throws(() =>
@@ -94,9 +95,58 @@ Deno.test("log_file appends lines to the file; a file that cannot be opened is a
     );
     // The failed apply kept the old destination.
     getLogger(["edgemq", "test"]).info("still to the file");
+    await Promise.resolve();
     assert.match(Deno.readTextFileSync(file), /still to the file\n$/);
   } finally {
     logging.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("info lines of one turn are one write at its end; a warning goes out at once, in order", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/edgemq.log`;
+  const logging = setupLogging({ level: "info", format: "text", file });
+  const log = getLogger(["edgemq", "test"]);
+  const lines = () => Deno.readTextFileSync(file).split("\n").filter((l) => l !== "");
+  try {
+    log.info("first");
+    log.info("second");
+    assert.equal(lines().length, 0, "not written yet");
+    await Promise.resolve();
+    assert.deepEqual(lines().map((l) => l.split(": ")[1]), ["first", "second"]);
+    log.info("third");
+    log.warn("fourth");
+    assert.deepEqual(lines().map((l) => l.split(": ")[1]), ["first", "second", "third", "fourth"]);
+    assert.match(lines()[3], /\[WRN\] edgemq\.test: fourth$/);
+    log.info("fifth");
+  } finally {
+    logging.close(); // writes what is pending
+    assert.match(Deno.readTextFileSync(file), /: fifth\n$/);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("Deno.exit() right after an info line still writes it", () => {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/edgemq.log`;
+  try {
+    const code = `
+      import { getLogger } from "@logtape/logtape";
+      import { setupLogging } from "./src/log/logging.ts";
+      setupLogging({ level: "info", format: "json", file: ${JSON.stringify(file)} });
+      getLogger(["edgemq", "test"]).info("last words");
+      Deno.exit(3);
+    `;
+    const r = new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      cwd: new URL("../../", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    assert.equal(r.code, 3, new TextDecoder().decode(r.stderr));
+    assert.equal(JSON.parse(Deno.readTextFileSync(file)).message, "last words");
+  } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 });
