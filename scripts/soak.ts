@@ -89,6 +89,8 @@ const phaseSeconds = Math.floor(totalSeconds / PHASES);
 
 interface MemLine {
   heapUsed: number;
+  /** V8 heap committed (all spaces, new space included): where RSS goes when the live heap doesn't. */
+  heapTotal: number;
   sessions: number;
   offline: number;
   queued: number;
@@ -310,8 +312,11 @@ async function phase(name: string, body: PhaseBody): Promise<void> {
     Math.max(...first.map((x) => x.heapMb ?? 0));
   const end = s[s.length - 1];
   const m = end.mem;
+  const committed = (x: Sample | undefined) =>
+    x?.mem ? (x.mem.heapTotal / 2 ** 20).toFixed(1) : "?";
   const sizes = m
-    ? `sessions ${m.sessions} (offline ${m.offline}), queued ${m.queued}, subs ${m.subscriptions} ` +
+    ? `V8 heap committed ${committed(s.find((x) => x.mem !== null))} -> ${committed(end)} MB, ` +
+      `sessions ${m.sessions} (offline ${m.offline}), queued ${m.queued}, subs ${m.subscriptions} ` +
       `(${m.topicNodes} trie nodes), retained ${m.retained} (${m.retainedNodes} nodes), ` +
       `conns ${m.connections}`
     : "";
