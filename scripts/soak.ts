@@ -39,6 +39,15 @@
  * second half also set a new high, 2 MB (heap: 1 MB) above the first half's peak: a leak keeps
  * making new highs, a saw-tooth (retained set/clear rounds, GC) inside the old range does not.
  *
+ * RSS that V8 commits for its heap without using it is judged apart. Under steady load V8 keeps
+ * doubling its young generation (1 → 16 MB semi-spaces) whenever enough objects have survived
+ * scavenges since the last doubling; with a low survival rate that takes minutes, so a long phase
+ * can see RSS climb ~25 MB with a flat live heap (measured: committed heap 8.6 → 33.4 MB in an
+ * 8.5-minute QoS 0 fan-in, live heap 6.5 MB throughout). That growth is bounded by V8's space
+ * limits, and what the heap really holds is the live-heap check. So the RSS check passes when
+ * either RSS itself or the RSS outside V8's committed heap (RSS − `heapTotal`: malloc, buffers,
+ * SQLite, code) passes it; both are printed.
+ *
  * Exit code 1 when a phase fails.
  */
 import { Client, makePayload, sleep } from "./bench/loadgen.ts";
@@ -136,6 +145,8 @@ interface Sample {
   t: number; // s since phase start
   rssMb: number;
   heapMb: number | null;
+  /** RSS less V8's committed heap (`heapTotal`). */
+  outsideMb: number | null;
   mem: MemLine | null;
 }
 let samples: Sample[] = [];
@@ -148,6 +159,7 @@ const sampler = setInterval(() => {
     t: (performance.now() - phaseT0) / 1000,
     rssMb: p.rssKb / 1024,
     heapMb: m ? m.heapUsed / 2 ** 20 : null,
+    outsideMb: m ? p.rssKb / 1024 - m.heapTotal / 2 ** 20 : null,
     mem: m,
   });
 }, 1000);
@@ -178,6 +190,10 @@ interface PhaseResult {
   heapEndMb: number;
   heapSlope: number;
   rssRise: number;
+  /** RSS outside V8's committed heap: at the end, second-half slope, second-half new high. */
+  outsideEndMb: number;
+  outsideSlope: number;
+  outsideRise: number;
   note: string;
   pass: boolean;
 }
@@ -292,6 +308,9 @@ async function phase(name: string, body: PhaseBody): Promise<void> {
       heapEndMb: NaN,
       heapSlope: NaN,
       rssRise: NaN,
+      outsideEndMb: NaN,
+      outsideSlope: NaN,
+      outsideRise: NaN,
       note,
       pass: false,
     });
@@ -310,6 +329,13 @@ async function phase(name: string, body: PhaseBody): Promise<void> {
   const rssRise = Math.max(...half.map((x) => x.rssMb)) - Math.max(...first.map((x) => x.rssMb));
   const heapRise = Math.max(...heapPts.map((x) => x[1])) -
     Math.max(...first.map((x) => x.heapMb ?? 0));
+  const outsidePts = half.filter((x) => x.outsideMb !== null).map((x): [number, number] => [
+    x.t,
+    x.outsideMb!,
+  ]);
+  const outsideSlope = slopePerMin(outsidePts);
+  const outsideRise = Math.max(...outsidePts.map((x) => x[1])) -
+    Math.max(...first.map((x) => x.outsideMb ?? -Infinity));
   const end = s[s.length - 1];
   const m = end.mem;
   const committed = (x: Sample | undefined) =>
@@ -331,8 +357,12 @@ async function phase(name: string, body: PhaseBody): Promise<void> {
     heapSlope,
     note: `${note}; at end: ${sizes}`,
     rssRise,
+    outsideEndMb: end.outsideMb ?? NaN,
+    outsideSlope,
+    outsideRise,
     pass: !note.startsWith("ERROR") &&
-      (rssSlope < RSS_TOLERANCE || rssRise < RISE_MARGIN_MB) &&
+      (rssSlope < RSS_TOLERANCE || rssRise < RISE_MARGIN_MB ||
+        outsideSlope < RSS_TOLERANCE || outsideRise < RISE_MARGIN_MB) &&
       (!(heapSlope >= HEAP_TOLERANCE) || heapRise < RISE_MARGIN_MB / 2),
   };
   results.push(r);
@@ -341,7 +371,11 @@ async function phase(name: string, body: PhaseBody): Promise<void> {
       r.peakMb.toFixed(1)
     } -> ${r.endMb.toFixed(1)} MB, slope ${r.rssSlope.toFixed(2)} MB/min, new high ${
       r.rssRise.toFixed(1)
-    } MB; heap ${r.heapEndMb.toFixed(1)} MB, slope ${r.heapSlope.toFixed(2)} MB/min — ${r.note}`,
+    } MB; outside V8's heap ${r.outsideEndMb.toFixed(1)} MB, slope ${
+      r.outsideSlope.toFixed(2)
+    } MB/min, new high ${r.outsideRise.toFixed(1)} MB; heap ${r.heapEndMb.toFixed(1)} MB, slope ${
+      r.heapSlope.toFixed(2)
+    } MB/min — ${r.note}`,
   );
   await sleep(1000); // let closes settle between phases
 }
@@ -549,16 +583,16 @@ try {
 
 const fmt = (x: number, d = 1) => Number.isFinite(x) ? x.toFixed(d) : "–";
 console.log(
-  `\n| phase | s | RSS start MB | RSS peak MB | RSS end MB | RSS slope 2nd half MB/min | 2nd-half new high MB | heap end MB | heap slope MB/min | pass |`,
+  `\n| phase | s | RSS start MB | RSS peak MB | RSS end MB | RSS slope 2nd half MB/min | 2nd-half new high MB | outside V8 heap end MB | its slope MB/min | its new high MB | heap end MB | heap slope MB/min | pass |`,
 );
-console.log("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --- |");
+console.log("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --- |");
 for (const r of results) {
   console.log(
     `| ${r.name} | ${r.seconds} | ${fmt(r.startMb)} | ${fmt(r.peakMb)} | ${fmt(r.endMb)} | ${
       fmt(r.rssSlope, 2)
-    } | ${fmt(r.rssRise)} | ${fmt(r.heapEndMb)} | ${fmt(r.heapSlope, 2)} | ${
-      r.pass ? "yes" : "**no**"
-    } |`,
+    } | ${fmt(r.rssRise)} | ${fmt(r.outsideEndMb)} | ${fmt(r.outsideSlope, 2)} | ${
+      fmt(r.outsideRise)
+    } | ${fmt(r.heapEndMb)} | ${fmt(r.heapSlope, 2)} | ${r.pass ? "yes" : "**no**"} |`,
   );
   if (!r.pass) exitCode = 1;
 }
