@@ -123,6 +123,8 @@ const brokerOptions = {
   storeSynchronous: "normal",
   slowConsumerTimeout: SLOW_CONSUMER_S,
   sysInterval: 10,
+  // e.g. SOAK_BROKER_OPTIONS='{"storeWorker":false}': to tell which part of the broker holds memory.
+  ...JSON.parse(Deno.env.get("SOAK_BROKER_OPTIONS") ?? "{}"),
 };
 const target = edgemqTarget({ maxInflight: 20, maxQueued: MAX_QUEUED }, {
   args: ["--options", JSON.stringify(brokerOptions), "--report-memory", "1000"],
