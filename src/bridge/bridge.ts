@@ -48,7 +48,7 @@ import type { TlsOptions } from "../client/transport.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { BrokerHook, ClientInfo } from "../broker/hooks.ts";
 import type { Message } from "../broker/types.ts";
-import type { BridgeMessage, QueuedBridgeMessage } from "../store/store.ts";
+import type { BridgeMessage, QueuedBridgeMessage, StoredMessage } from "../store/store.ts";
 import type { ResolvedBridgeOptions } from "./options.ts";
 import { TopicMap } from "./topics.ts";
 
@@ -94,14 +94,9 @@ export interface BridgeStatus {
   lastErrorAt: number | null;
 }
 
-interface Entry {
+/** A queued message: the store's message, its queue sequence number and its send state. */
+interface Entry extends StoredMessage {
   seq: number;
-  topic: string;
-  payload: Uint8Array;
-  qos: QoS;
-  retain: boolean;
-  properties?: Properties;
-  expiresAt: number | null;
   size: number;
   /** Acknowledged, dropped or expired: skipped, removed from the front when reached. */
   done: boolean;
@@ -113,6 +108,12 @@ interface Entry {
 
 /** Per-message bytes beyond topic, payload and properties (as the store counts them). */
 const ENTRY_OVERHEAD = 64;
+
+/** What a queued message counts for against `queue.max_bytes`. */
+function entrySize(topic: string, payload: Uint8Array, properties?: Properties): number {
+  return ENTRY_OVERHEAD + topic.length + payload.byteLength +
+    (properties === undefined ? 0 : JSON.stringify(properties).length);
+}
 /** A connection that lasted this long resets the backoff. */
 const STABLE_MS = 10_000;
 /** Repeated failures of one kind are logged every Nth time. */
@@ -207,23 +208,7 @@ export class Bridge {
       listenerName: `bridge:${options.name}`,
     };
     for (const m of store.load(this.name)) {
-      const size = ENTRY_OVERHEAD + m.topic.length + m.payload.byteLength +
-        (m.properties === undefined ? 0 : JSON.stringify(m.properties).length);
-      this.#queue.push({
-        seq: m.seq,
-        topic: m.topic,
-        payload: m.payload,
-        qos: m.qos,
-        retain: m.retain,
-        ...(m.properties === undefined ? {} : { properties: m.properties }),
-        expiresAt: m.expiresAt,
-        size,
-        done: false,
-        sentIn: 0,
-        dup: false,
-      });
-      this.#count++;
-      this.#bytes += size;
+      this.#append(m.seq, m, entrySize(m.topic, m.payload, m.properties), m.payload);
     }
     if (this.#count > 0) {
       this.#log.info(
@@ -539,8 +524,7 @@ export class Bridge {
       return;
     }
     const properties = msg.properties;
-    const size = ENTRY_OVERHEAD + mapped.topic.length + msg.payload.byteLength +
-      (properties === undefined ? 0 : JSON.stringify(properties).length);
+    const size = entrySize(mapped.topic, msg.payload, properties);
     const q = this.options.queue;
     if (size > q.maxBytes) {
       this.#drop("queue_full", `message to ${msg.topic} (${size} bytes) is above queue.max_bytes`);
@@ -571,14 +555,20 @@ export class Bridge {
       this.#drop("store_full", "the store is full (max_stored_bytes)");
       return;
     }
+    this.#append(seq, stored, size, compactBytes(msg.payload));
+    this.#pump();
+  }
+
+  /** Appends a stored message to the in-memory queue (`payload`: the copy the queue keeps). */
+  #append(seq: number, m: StoredMessage, size: number, payload: Uint8Array): void {
     this.#queue.push({
       seq,
-      topic: mapped.topic,
-      payload: compactBytes(msg.payload),
-      qos,
-      retain: msg.retain,
-      ...(properties === undefined ? {} : { properties }),
-      expiresAt: msg.expiresAt ?? null,
+      topic: m.topic,
+      payload,
+      qos: m.qos,
+      retain: m.retain,
+      ...(m.properties === undefined ? {} : { properties: m.properties }),
+      expiresAt: m.expiresAt,
       size,
       done: false,
       sentIn: 0,
@@ -586,7 +576,6 @@ export class Bridge {
     });
     this.#count++;
     this.#bytes += size;
-    this.#pump();
   }
 
   /** Drops the oldest live entry (policy "oldest"); false when there is none. */
