@@ -72,7 +72,7 @@ function flag(name: string): string | undefined {
 if (args.includes("--help") || args.includes("-h")) {
   console.log(
     "deno run -A scripts/soak.ts [--minutes N | --seconds N] [--tolerance MB/min] " +
-      "[--heap-tolerance MB/min] [--no-gc] [--phases 1a,3,…]",
+      "[--heap-tolerance MB/min] [--no-gc] [--phases 1a,3,…] [--samples FILE.jsonl]",
   );
   Deno.exit(0);
 }
@@ -87,6 +87,9 @@ const RSS_TOLERANCE = Number(flag("--tolerance") ?? 3); // MB/min
 const HEAP_TOLERANCE = Number(flag("--heap-tolerance") ?? 1); // MB/min
 const FORCE_GC = !args.includes("--no-gc");
 /** `--phases 3,5`: run only these phases (by the number before the name), each as long as usual. */
+/** `--samples FILE`: every sample, one JSON line each (phase, t, RSS and the mem line). */
+const SAMPLES_FILE = flag("--samples");
+if (SAMPLES_FILE !== undefined) Deno.writeTextFileSync(SAMPLES_FILE, "");
 const ONLY = flag("--phases")?.split(",").map((x) => x.trim()).filter((x) => x !== "");
 /** A slope over the tolerance fails only if the 2nd half also rose this far above the 1st's peak. */
 const RISE_MARGIN_MB = 2;
@@ -102,6 +105,8 @@ interface MemLine {
   heapUsed: number;
   /** V8 heap committed (all spaces, new space included): where RSS goes when the live heap doesn't. */
   heapTotal: number;
+  /** The store worker isolate's committed heap (0 before it starts); not in heapTotal. */
+  workerHeap: number;
   sessions: number;
   offline: number;
   queued: number;
@@ -155,17 +160,24 @@ interface Sample {
 }
 let samples: Sample[] = [];
 let phaseT0 = performance.now();
+let phaseName = "";
 const sampler = setInterval(() => {
   const p = sampleProc(pid);
   if (p === null) return;
   const m = lastMem as MemLine | null;
-  samples.push({
+  const sample: Sample = {
     t: (performance.now() - phaseT0) / 1000,
     rssMb: p.rssKb / 1024,
     heapMb: m ? m.heapUsed / 2 ** 20 : null,
     outsideMb: m ? p.rssKb / 1024 - m.heapTotal / 2 ** 20 : null,
     mem: m,
-  });
+  };
+  samples.push(sample);
+  if (SAMPLES_FILE !== undefined) {
+    Deno.writeTextFileSync(SAMPLES_FILE, JSON.stringify({ phase: phaseName, ...sample }) + "\n", {
+      append: true,
+    });
+  }
 }, 1000);
 
 /** Theil–Sen slope of y over t, per minute. */
@@ -290,6 +302,7 @@ async function phase(name: string, body: PhaseBody): Promise<void> {
   const state: State = { running: true };
   samples = [];
   phaseT0 = performance.now();
+  phaseName = name;
   const timer = setTimeout(() => state.running = false, phaseSeconds * 1000);
   let note: string;
   try {
@@ -348,10 +361,16 @@ async function phase(name: string, body: PhaseBody): Promise<void> {
     Math.max(...first.map((x) => x.outsideMb ?? -Infinity));
   const end = s[s.length - 1];
   const m = end.mem;
-  const committed = (x: Sample | undefined) =>
-    x?.mem ? (x.mem.heapTotal / 2 ** 20).toFixed(1) : "?";
+  const committed = (x: Sample | undefined, key: "heapTotal" | "workerHeap") =>
+    x?.mem ? (x.mem[key] / 2 ** 20).toFixed(1) : "?";
+  const firstMem = s.find((x) => x.mem !== null);
   const sizes = m
-    ? `V8 heap committed ${committed(s.find((x) => x.mem !== null))} -> ${committed(end)} MB, ` +
+    ? `V8 heap committed ${committed(firstMem, "heapTotal")} -> ${
+      committed(end, "heapTotal")
+    } MB ` +
+      `(store worker's: ${committed(firstMem, "workerHeap")} -> ${
+        committed(end, "workerHeap")
+      } MB), ` +
       `sessions ${m.sessions} (offline ${m.offline}), queued ${m.queued}, subs ${m.subscriptions} ` +
       `(${m.topicNodes} trie nodes), retained ${m.retained} (${m.retainedNodes} nodes), ` +
       `conns ${m.connections}`

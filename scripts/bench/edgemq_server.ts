@@ -27,6 +27,8 @@ interface BrokerView {
 interface Running {
   port: number;
   broker: BrokerView;
+  /** The broker's store, when it has one (SqliteStore: `stats.workerHeapBytes`). */
+  store?: { stats: { workerHeapBytes: number } };
   close(): Promise<void>;
 }
 type StartBroker = (options: Record<string, unknown>) => Promise<Running> | Running;
@@ -80,6 +82,7 @@ if (reportMs > 0) {
         heapUsed: m.heapUsed,
         heapTotal: m.heapTotal,
         external: m.external,
+        workerHeap: broker.store?.stats.workerHeapBytes ?? 0,
         sessions: b.sessions.size,
         offline,
         queued,

@@ -311,6 +311,14 @@ export function renderMetrics(src: MetricsSources): string {
       ]);
     }
     e.family(
+      "edgemq_store_worker_heap_bytes",
+      "gauge",
+      "V8 heap committed by the store worker's isolate (0 when it does not run).",
+      [
+        [undefined, st.workerHeapBytes],
+      ],
+    );
+    e.family(
       "edgemq_store_rejected_writes_total",
       "counter",
       "Store writes refused because the store was full.",

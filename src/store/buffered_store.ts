@@ -69,6 +69,8 @@ export interface Backend {
    * submitted; {@link commit} (used by load) must queue behind it. The ops are handed over.
    */
   submit?(ops: Op[], done: (freed: number, error: Error | null) => void): void;
+  /** Optional: V8 heap committed by the store worker's isolate, 0 when none runs. */
+  workerHeapBytes?(): number;
 }
 
 /** Upper bounds (seconds) of the commit-latency histogram buckets (+Inf is added). */
@@ -618,6 +620,7 @@ export class BufferedStore implements Store {
       storedBytes: this.#committedBytes + this.#batchedAdded + this.#pendingAdded,
       maxStoredBytes: this.#maxBytes,
       rejectedWrites: this.#rejected,
+      workerHeapBytes: this.#backend.workerHeapBytes?.() ?? 0,
       commitLatencyBuckets: this.#cumulativeBuckets(),
       commitLatencySum: this.#latencySum / 1000,
       commitLatencyCount: this.#latencyCount,

@@ -101,6 +101,10 @@ export class LazyWorkerBackend implements Backend {
     return this.#current().commit(ops, fault);
   }
 
+  workerHeapBytes(): number {
+    return this.#worker?.workerHeapBytes() ?? 0;
+  }
+
   maxSeq(): number {
     return this.#current().maxSeq();
   }

@@ -38,6 +38,8 @@ import type { ProtocolVersion, QoS } from "../codec/packets.ts";
 /** File name of the database inside the data directory. */
 export const DB_FILE = "edgemq.db";
 
+import type { Worker, WorkerOptions } from "node:worker_threads";
+
 export type SynchronousMode = "full" | "normal" | "off";
 
 /** Options of {@link SqliteStore}. */
@@ -58,6 +60,11 @@ export interface SqliteStoreOptions extends StoreOptions {
    * each commit).
    */
   worker?: boolean;
+  /**
+   * For tests: starts the store worker's thread (default: node:worker_threads' `Worker`), e.g.
+   * one that throws, as where threads cannot be created.
+   */
+  startThread?: (url: URL, options: WorkerOptions) => Worker;
 }
 
 /** The database is damaged and `onCorrupt` is `"refuse"`. */

@@ -15,22 +15,20 @@ import type {
   CallReply,
   CallRequest,
   CommitReply,
+  InitMessage,
   OpenInfo,
   ToWorker,
   WireError,
 } from "./worker_protocol.ts";
 import { packValue } from "./worker_protocol.ts";
 
-interface WorkerScope {
-  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  close(): void;
-}
+import { getHeapStatistics } from "node:v8";
+import { parentPort } from "node:worker_threads";
 
-const scope = globalThis as unknown as WorkerScope;
+/** How often a commit reply carries this isolate's heap size (StoreStats.workerHeapBytes). */
+const HEAP_REPORT_MS = 1000;
+let nextHeapReport = 0;
 let backend: SqliteBackend | undefined;
-let port: MessagePort | undefined;
-let flag: Int32Array | undefined;
 
 function wireError(e: unknown): WireError {
   return e instanceof Error
@@ -77,15 +75,8 @@ function handle(req: CallRequest): unknown {
   }
 }
 
-scope.onmessage = (e) => {
-  const m = e.data;
+function onRequest(m: ToWorker, requests: MessagePort, port: MessagePort, flag: Int32Array): void {
   switch (m.t) {
-    case "init":
-      port = m.port;
-      flag = new Int32Array(m.sab);
-      Atomics.store(flag, 1, 1);
-      Atomics.notify(flag, 1);
-      return;
     case "commit": {
       let reply: CommitReply;
       try {
@@ -93,7 +84,12 @@ scope.onmessage = (e) => {
       } catch (e) {
         reply = { freed: 0, error: e instanceof Error ? e.message : String(e) };
       }
-      scope.postMessage(reply);
+      const now = performance.now();
+      if (now >= nextHeapReport) {
+        nextHeapReport = now + HEAP_REPORT_MS;
+        reply.heap = getHeapStatistics().total_heap_size;
+      }
+      requests.postMessage(reply);
       return;
     }
     case "call": {
@@ -103,10 +99,18 @@ scope.onmessage = (e) => {
       } catch (e) {
         reply = { id: m.id, ok: false, error: wireError(e) };
       }
-      port!.postMessage(reply);
-      Atomics.store(flag!, 0, m.id);
-      Atomics.notify(flag!, 0);
+      port.postMessage(reply);
+      Atomics.store(flag, 0, m.id);
+      Atomics.notify(flag, 0);
       return;
     }
   }
-};
+}
+
+parentPort!.once("message", (init: InitMessage) => {
+  const flag = new Int32Array(init.sab);
+  const { port, requests } = init;
+  requests.onmessage = (e: MessageEvent<ToWorker>) => onRequest(e.data, requests, port, flag);
+  Atomics.store(flag, 1, 1);
+  Atomics.notify(flag, 1);
+});

@@ -192,6 +192,12 @@ export interface StoreStats {
   /** Writes refused because of maxStoredBytes. */
   rejectedWrites: number;
   /**
+   * V8 heap committed by the store worker's isolate (bytes, as of its latest report: at most
+   * one a second, while it commits), or 0 when no worker runs. The main isolate's heap is
+   * not in it.
+   */
+  workerHeapBytes: number;
+  /**
    * Histogram of the same commit latencies since start, in seconds, for Prometheus: cumulative
    * counts of commits that took at most `le` seconds, `le` ascending (0.0005 … 1), the last
    * bucket `le: Infinity` (+Inf, = commitLatencyCount).

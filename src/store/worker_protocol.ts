@@ -37,14 +37,29 @@ export type CallRequest =
   | { op: "pragma"; name: string }
   | { op: "close" };
 
+/**
+ * The Worker's first and only message. `sab`: Int32 [0] = id of the last answered call, [1] = 1
+ * once the worker runs. `port`: call replies go there. `requests`: every later {@link ToWorker}
+ * comes from there, and commit replies go back there.
+ */
+export interface InitMessage {
+  t: "init";
+  sab: SharedArrayBuffer;
+  port: MessagePort;
+  requests: MessagePort;
+}
+
 export type ToWorker =
-  /** `sab`: Int32 [0] = id of the last answered call, [1] = 1 once the worker runs. */
-  | { t: "init"; sab: SharedArrayBuffer; port: MessagePort }
   | { t: "commit"; ops: Op[] }
   | { t: "call"; id: number; req: CallRequest };
 
-/** Answer to a `commit` message: bytes freed, or the error message. */
-export type CommitReply = { freed: number; error?: undefined } | { freed: 0; error: string };
+/**
+ * Answer to a `commit` message: bytes freed, or the error message; `heap`: the worker isolate's
+ * committed V8 heap in bytes, in at most one reply a second.
+ */
+export type CommitReply =
+  & ({ freed: number; error?: undefined } | { freed: 0; error: string })
+  & { heap?: number };
 
 /** An error as it crosses threads. */
 export interface WireError {

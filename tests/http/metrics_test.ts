@@ -102,6 +102,7 @@ Deno.test("with a store, commit latency is a Prometheus histogram in seconds", (
     storedBytes: 1000,
     maxStoredBytes: Infinity,
     rejectedWrites: 0,
+    workerHeapBytes: 0,
     commitLatencyBuckets: [
       { le: 0.0005, count: 0 },
       { le: 0.001, count: 2 },

@@ -34,12 +34,16 @@ Deno.test("SqliteStore: the store worker starts at the first durable write; work
     assert.equal(a.inWorker, false, "opened and loaded on the main thread");
     assert.equal(a.load().sessions.length, 0);
     assert.equal(a.pragma("journal_mode"), "wal");
+    assert.equal(a.stats.workerHeapBytes, 0, "no worker, no worker heap");
     a.putSession(session("a"));
     await a.flush();
     assert.equal(a.inWorker, true, "moved to the worker by the first commit");
+    const heap = a.stats.workerHeapBytes;
+    assert.ok(heap > 1e6 && heap < 256e6, `the worker reports its V8 heap: ${heap} bytes`);
     assert.equal(a.pragma("journal_mode"), "wal", "pragmas are read through the worker");
     a.putSession(session("b"));
     await a.close();
+    assert.equal(a.stats.workerHeapBytes, 0, "closed: no worker heap");
     const b = new SqliteStore({ dataDir: dir, logger: quietLogger, worker: false });
     assert.equal(b.inWorker, false);
     assert.deepEqual(b.load().sessions.map((s) => s.session.clientId).sort(), ["a", "b"]);
@@ -65,17 +69,14 @@ Deno.test("SqliteStore: a store that is only opened, loaded and closed never sta
 
 Deno.test("SqliteStore: when the worker cannot start at the first write, commits go on inline, nothing lost", async () => {
   await withDir(async (dir) => {
-    const realWorker = globalThis.Worker;
     const errors: string[] = [];
-    globalThis.Worker = class {
-      constructor() {
-        throw new Error("no threads here");
-      }
-    } as unknown as typeof Worker;
-    try {
+    {
       const a = new SqliteStore({
         dataDir: dir,
         logger: { ...quietLogger, error: (m) => errors.push(m) },
+        startThread: () => {
+          throw new Error("no threads here");
+        },
       });
       fill(a, 5);
       let acked = false;
@@ -91,8 +92,6 @@ Deno.test("SqliteStore: when the worker cannot start at the first write, commits
       a.enqueue("a", msg("t/after", "x"));
       await a.flush();
       await a.close();
-    } finally {
-      globalThis.Worker = realWorker;
     }
     const b = new SqliteStore({ dataDir: dir, logger: quietLogger, worker: false });
     const loaded = b.load().sessions.find((s) => s.session.clientId === "a");
