@@ -4,10 +4,11 @@
  * store worker (`worker_backend.ts`) at the first commit made off the event loop — the first
  * durable write (a persistent session, a queued or retained message).
  *
- * Why: the worker is a second V8 isolate, ~14 MB of RSS (measured: 69 → 55 MB for an idle
- * broker). A broker that is idle, or carries only QoS 0 traffic between clean sessions, never
- * writes and never needs it. The move costs one blocking worker start (module load and open,
- * tens of ms) at that first write, once per process.
+ * Why: the worker is a second V8 isolate, ~14 MB of RSS as a Web Worker (measured: 69 → 55 MB
+ * for an idle broker), ~20 MB as the node:worker_threads Worker it is now. A broker that is
+ * idle, or carries only QoS 0 traffic between clean sessions, never writes and never needs it.
+ * The move costs one blocking worker start (module load and open, 55–80 ms) at that first
+ * write, once per process.
  *
  * If the worker cannot start there, the database is reopened here and commits stay on the main
  * thread (as with `worker: false`), with an error in the log that says so.
