@@ -4,6 +4,8 @@
  * by address (and PID, for CPU and memory).
  */
 
+import { V8_FLAGS } from "../compile.ts";
+
 const CLK_TCK = 100; // getconf CLK_TCK on Linux x86_64
 
 export interface ProcSample {
@@ -231,7 +233,7 @@ export function edgemqTarget(settings: BrokerSettings, extra: EdgemqExtra = {}):
         args: [
           "run",
           "--allow-all",
-          // EDGEMQ_V8_FLAGS="--max-semi-space-size=4": V8 flags for the edgemq child.
+          // edgemq's own V8 flags (scripts/compile.ts), or EDGEMQ_V8_FLAGS instead when set.
           ...v8FlagsArg(extra.v8Flags),
           script,
           "--port",
@@ -285,10 +287,14 @@ export function edgemqTarget(settings: BrokerSettings, extra: EdgemqExtra = {}):
   };
 }
 
-/** `--v8-flags=…` from EDGEMQ_V8_FLAGS and `more`, or nothing. */
+/**
+ * `--v8-flags=…`: edgemq's own (V8_FLAGS, as the binary and `deno task start` run it) or, when
+ * set, EDGEMQ_V8_FLAGS instead (`EDGEMQ_V8_FLAGS=` for V8's defaults); then `more`.
+ */
 function v8FlagsArg(more: string[] = []): string[] {
   const env = Deno.env.get("EDGEMQ_V8_FLAGS");
-  const all = [...(env ? [env] : []), ...more];
+  const base = env === undefined ? V8_FLAGS : env.split(",").filter((f) => f !== "");
+  const all = [...base, ...more];
   return all.length > 0 ? [`--v8-flags=${all.join(",")}`] : [];
 }
 

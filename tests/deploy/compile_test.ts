@@ -5,7 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { REPO } from "../cli/cli_harness.ts";
-import { COMPILE_CONFIG, denortEnvName, outputName, TARGETS } from "../../scripts/compile.ts";
+import {
+  COMPILE_CONFIG,
+  denortEnvName,
+  outputName,
+  TARGETS,
+  V8_FLAGS,
+} from "../../scripts/compile.ts";
 
 function compile(args: string[], env: Record<string, string> = {}) {
   const r = new Deno.Command(Deno.execPath(), {
@@ -39,6 +45,7 @@ Deno.test("compile --dry-run plans one binary per target with only the permissio
       / --allow-net --allow-read --allow-write --allow-env --unstable-net /,
     );
     assert.doesNotMatch(lines[i], /--allow-all|-A |--allow-run|--allow-ffi|--allow-sys/);
+    assert.ok(lines[i].includes(` --v8-flags=${V8_FLAGS.join(",")} `), lines[i]);
   });
   assert.equal(outputName("x86_64-pc-windows-msvc"), "edgemq-x86_64-pc-windows-msvc.exe");
 });
@@ -128,4 +135,11 @@ Deno.test("the compile config imports exactly the npm packages src/ uses, at den
       `${name}@${version} is not the version deno.lock pins`,
     );
   }
+});
+
+Deno.test("`deno task start` runs with the same V8 flags as the compiled binary", () => {
+  const config = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`));
+  const start: string = config.tasks.start;
+  assert.ok(V8_FLAGS.length > 0);
+  assert.ok(start.includes(` --v8-flags=${V8_FLAGS.join(",")} `), start);
 });
