@@ -86,10 +86,10 @@ if (!(totalSeconds >= 14 && totalSeconds <= 24 * 3600)) {
 const RSS_TOLERANCE = Number(flag("--tolerance") ?? 3); // MB/min
 const HEAP_TOLERANCE = Number(flag("--heap-tolerance") ?? 1); // MB/min
 const FORCE_GC = !args.includes("--no-gc");
-/** `--phases 3,5`: run only these phases (by the number before the name), each as long as usual. */
 /** `--samples FILE`: every sample, one JSON line each (phase, t, RSS and the mem line). */
 const SAMPLES_FILE = flag("--samples");
 if (SAMPLES_FILE !== undefined) Deno.writeTextFileSync(SAMPLES_FILE, "");
+/** `--phases 3,5`: run only these phases (by the number before the name), each as long as usual. */
 const ONLY = flag("--phases")?.split(",").map((x) => x.trim()).filter((x) => x !== "");
 /** A slope over the tolerance fails only if the 2nd half also rose this far above the 1st's peak. */
 const RISE_MARGIN_MB = 2;

@@ -87,8 +87,8 @@ export interface StartOptions extends Partial<BrokerOptions> {
   /** Check of the database at start: `"quick"` (default), `"integrity"`, `"none"`. */
   storeStartupCheck?: "quick" | "integrity" | "none";
   /**
-   * SQLite commits in a worker thread, off the event loop (default true where `Worker`
-   * exists); false commits on the main thread, which then waits for every fsync.
+   * SQLite commits in a worker thread, off the event loop (default true where the worker module
+   * is there); false commits on the main thread, which then waits for every fsync.
    */
   storeWorker?: boolean;
   /**

@@ -9,6 +9,7 @@
  */
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { Worker, WorkerOptions } from "node:worker_threads";
 import type { Backend, RawState } from "./buffered_store.ts";
 import {
   bridgeQueueFromColumns,
@@ -38,8 +39,6 @@ import type { ProtocolVersion, QoS } from "../codec/packets.ts";
 /** File name of the database inside the data directory. */
 export const DB_FILE = "edgemq.db";
 
-import type { Worker, WorkerOptions } from "node:worker_threads";
-
 export type SynchronousMode = "full" | "normal" | "off";
 
 /** Options of {@link SqliteStore}. */
@@ -55,9 +54,8 @@ export interface SqliteStoreOptions extends StoreOptions {
   /** For tests: `PRAGMA max_page_count`, which makes writes fail as on a full disk. */
   maxPageCount?: number;
   /**
-   * Commit in a worker thread, off the event loop (default: true where `Worker` exists and the
-   * worker module is there). false: commit inline on the main thread (blocks the event loop for
-   * each commit).
+   * Commit in a worker thread, off the event loop (default: true where the worker module is
+   * there). false: commit inline on the main thread (blocks the event loop for each commit).
    */
   worker?: boolean;
   /**

@@ -12,8 +12,7 @@
  * the worker, which commits it while the event loop goes on; the batch's `afterDurable`
  * callbacks (the PUBACKs) run when the worker answers. At most one batch is in the worker: what
  * is buffered meanwhile becomes the next batch, so under load one fsync covers more messages.
- * `close` is a blocking call into the worker. With `worker: false`, where there is no `Worker`,
- * or when the worker module is missing (a `deno bundle` of the program) or does not start,
+ * `close` is a blocking call into the worker. With `worker: false`, or when the worker module is missing (a `deno bundle` of the program) or does not start,
  * everything runs inline on the main thread, as one synchronous commit at the end of each turn.
  *
  * ## Durability (`synchronous`)
@@ -54,7 +53,6 @@ import type { StoreLogger } from "./store.ts";
 
 /** Whether the store worker can run here; says why not (a warning) when it cannot. */
 function workerPossible(logger: StoreLogger): boolean {
-  if (typeof Worker !== "function") return false;
   if (workerModuleAvailable()) return true;
   logger.warn(
     `the store worker module ${WORKER_URL.href} is not there (a bundled program?): ` +

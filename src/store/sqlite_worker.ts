@@ -21,7 +21,6 @@ import type {
   WireError,
 } from "./worker_protocol.ts";
 import { packValue } from "./worker_protocol.ts";
-
 import { getHeapStatistics } from "node:v8";
 import { parentPort } from "node:worker_threads";
 
