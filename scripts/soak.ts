@@ -1,7 +1,8 @@
 /**
  * Soak test: does any load pattern make the broker's memory grow without bound?
  *
- *   deno run -A scripts/soak.ts --minutes 10      # the real run (each phase ~1/7 of it)
+ *   deno run -A scripts/soak.ts --minutes 60      # the real run (each phase ~1/7 of it)
+ *   deno run -A scripts/soak.ts --minutes 10      # a quicker one (85 s phases: phase 3 is borderline)
  *   deno run -A scripts/soak.ts --seconds 70      # smoke run (phases too short to judge slopes)
  *   options: --tolerance MB/min (RSS, default 3), --heap-tolerance MB/min (default 1),
  *            --no-gc (do not force a full GC before each heap sample)
