@@ -13,6 +13,8 @@
  *
  * @module
  */
+import { ByteWriter } from "../../src/codec/writer.ts";
+
 const port = Number(Deno.args[0] ?? 0);
 const subscribers = new Set<Deno.Conn>();
 const listener = Deno.listen({ hostname: "127.0.0.1", port });
@@ -31,7 +33,8 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
       if (n === null) break;
       have += n;
       let off = 0;
-      const publishes: Uint8Array[] = [];
+      // The chunk's PUBLISH frames, copied out before the read buffer is reused.
+      let publishes: ByteWriter | undefined;
       let quit = false;
       while (off + 2 <= have) {
         // Remaining Length: up to 4 bytes of 7 bits.
@@ -54,14 +57,14 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
           // SUBACK: the SUBSCRIBE's packet id, granted QoS 0.
           conn.write(new Uint8Array([0x90, 3, buf[i + 1], buf[i + 2], 0])).catch(() => {});
         } else if (type === 12) conn.write(PINGRESP).catch(() => {});
-        else if (type === 3) publishes.push(buf.slice(off, end));
+        else if (type === 3) (publishes ??= new ByteWriter(have - off)).raw(buf.subarray(off, end));
         else if (type === 14) quit = true;
         off = end;
       }
       buf.copyWithin(0, off, have);
       have -= off;
-      if (publishes.length > 0) {
-        const out = publishes.length === 1 ? publishes[0] : concat(publishes);
+      if (publishes !== undefined) {
+        const out = publishes.view();
         for (const s of subscribers) s.write(out).catch(() => {});
       }
       if (quit) break;
@@ -75,16 +78,6 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
   } catch {
     // already closed
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 for await (const conn of listener) void serve(conn as Deno.TcpConn);

@@ -12,8 +12,9 @@
  * the worker, which commits it while the event loop goes on; the batch's `afterDurable`
  * callbacks (the PUBACKs) run when the worker answers. At most one batch is in the worker: what
  * is buffered meanwhile becomes the next batch, so under load one fsync covers more messages.
- * `close` is a blocking call into the worker. With `worker: false`, or when the worker module is missing (a `deno bundle` of the program) or does not start,
- * everything runs inline on the main thread, as one synchronous commit at the end of each turn.
+ * `close` is a blocking call into the worker. With `worker: false`, or when the worker module is
+ * missing (a `deno bundle` of the program) or does not start, everything runs inline on the main
+ * thread, as one synchronous commit at the end of each turn.
  *
  * ## Durability (`synchronous`)
  * - `full` (default): every commit is fsynced before its callbacks run: survives process crash
